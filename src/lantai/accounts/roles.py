@@ -1,0 +1,67 @@
+"""Roles 角色 and the permissions each one carries.
+
+Roles are Django groups whose names are the role codes below; the permissions of each group
+are kept in step with ROLE_PERMISSIONS after every migrate (see signals.sync_roles). The three
+security roles (三员: 系统管理员, 安全保密员, 安全审计员) are kept apart: a user holding one of
+them may hold no other role (GB/T 39784-2021, 档办发〔2017〕3号).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    SYSADMIN = "sysadmin", _("系统管理员")
+    SECADMIN = "secadmin", _("安全保密员")
+    AUDITOR = "auditor", _("安全审计员")
+    ARCHIVIST = "archivist", _("馆员")
+    KEEPER = "keeper", _("库管员")
+    SUPERVISOR = "supervisor", _("业务指导")
+    UNIT_OFFICER = "unit_officer", _("单位档案员")
+    PUBLIC = "public", _("社会公众")
+
+
+#: 三员: each excludes every other role.
+SEPARATED_ROLES = frozenset({Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR})
+
+#: Permission codenames ("app_label.codename") each role carries.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.SYSADMIN: [
+        "accounts.manage_users",  # create, deactivate, reset passwords; not roles
+        "holdings.manage_codes",  # units, fonds, categories, 档号 rules
+        "jobs.view_job",
+    ],
+    Role.SECADMIN: [
+        "accounts.assign_roles",  # grant and revoke roles (授权)
+        "accounts.view_user",
+    ],
+    Role.AUDITOR: [
+        "audit.view_auditentry",
+        "audit.verify_chain",
+    ],
+    Role.ARCHIVIST: [
+        "holdings.view_holdings",
+        "holdings.change_holdings",
+        "holdings.view_restricted",
+        "holdings.manage_codes",
+        "jobs.view_job",
+        "jobs.run_job",
+    ],
+    Role.KEEPER: [
+        "holdings.view_holdings",
+        "holdings.view_restricted",
+        "jobs.view_job",
+    ],
+    Role.SUPERVISOR: [
+        "holdings.view_holdings",
+        "jobs.view_job",
+    ],
+    Role.UNIT_OFFICER: [
+        # Scoped to the officer's own unit's fonds by holdings.services.visible_items.
+        "holdings.view_holdings",
+        "holdings.view_restricted",
+    ],
+    Role.PUBLIC: [],
+}

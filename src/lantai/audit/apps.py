@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditConfig(AppConfig):
+    name = "lantai.audit"
+    label = "audit"
+    verbose_name = _("审计")
+
+    def ready(self) -> None:
+        from lantai.audit import signals  # noqa: F401

@@ -1,0 +1,1 @@
+"""Audit signal handlers (logins, logouts, failures)."""

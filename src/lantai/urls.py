@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("lantai.core.urls")),
+    path("accounts/", include("lantai.accounts.urls")),
+    path("holdings/", include("lantai.holdings.urls")),
+    path("audit/", include("lantai.audit.urls")),
+    path("jobs/", include("lantai.jobs.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+
+if settings.DEBUG:
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()

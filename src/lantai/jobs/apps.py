@@ -8,5 +8,11 @@ class JobsConfig(AppConfig):
     verbose_name = _("后台任务")
 
     def ready(self) -> None:
-        # Importing tasks registers them with huey and the job registry.
-        from lantai.jobs import tasks  # noqa: F401
+        from django.utils.module_loading import autodiscover_modules
+
+        # The huey task and hooks, then the built-in jobs.
+        from lantai.jobs import builtin, tasks  # noqa: F401
+
+        # Every app registers its own job handlers in a ``jobs.py`` module
+        # (see lantai.jobs.services for an example).
+        autodiscover_modules("jobs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.conf import settings
@@ -30,7 +31,10 @@ class Job(models.Model):
     result = models.JSONField(_("结果"), default=dict, blank=True)
     error = models.TextField(_("错误"), blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="jobs",
     )
     created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
@@ -40,13 +44,15 @@ class Job(models.Model):
     worker = models.CharField(_("执行进程"), max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     request_id = models.CharField(_("请求ID"), max_length=64, blank=True)
+    # Cancelling a running job only asks: the handler stops at its next check_cancelled().
+    cancel_requested_at = models.DateTimeField(_("请求取消时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("后台任务")
         verbose_name_plural = _("后台任务")
-        ordering = ["-created_at"]
-        permissions = [("run_job", _("提交后台任务"))]
-        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status")]
+        ordering = ["-created_at"]  # noqa: RUF012 (Django Meta)
+        permissions = [("run_job", _("提交后台任务"))]  # noqa: RUF012
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status")]  # noqa: RUF012
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"
@@ -60,3 +66,17 @@ class Job(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+    @property
+    def params_json(self) -> str:
+        return json.dumps(self.params, ensure_ascii=False, indent=2, sort_keys=True)
+
+    @property
+    def result_json(self) -> str:
+        return json.dumps(self.result, ensure_ascii=False, indent=2, sort_keys=True)
+
+    @property
+    def kind_label(self) -> str:
+        from lantai.jobs.services import kind_label
+
+        return kind_label(self.kind)

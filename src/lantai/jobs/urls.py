@@ -3,4 +3,10 @@ from django.urls import path
 from lantai.jobs import views
 
 app_name = "jobs"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.job_list, name="list"),
+    path("<uuid:pk>/", views.job_detail, name="detail"),
+    path("<uuid:pk>/progress/", views.job_progress, name="progress"),
+    path("<uuid:pk>/cancel/", views.job_cancel, name="cancel"),
+    path("<uuid:pk>/retry/", views.job_retry, name="retry"),
+]

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from lantai.audit.models import AuditAction, AuditEntry
 from lantai.core.middleware import client_ip, current_request, current_request_id
+from lantai.core.permissions import require
 
 GENESIS = "0" * 64
 _LOCK_KEY = 7_310_001  # PostgreSQL advisory lock id for appends
@@ -155,3 +156,199 @@ def verify_chain(progress=None) -> ChainReport:
 
 
 __all__ = ["AuditAction", "ChainReport", "changes", "record", "verify_chain"]
+
+
+# --- Reading the trail (安全审计员) ---------------------------------------------------------
+# Added for the auditor's screens and the CLI: filtering, keyset pages, CSV export, and an
+# audited verification. Only holders of audit.view_auditentry read; nobody edits.
+
+VIEW_PERM = "audit.view_auditentry"
+VERIFY_PERM = "audit.verify_chain"
+#: Characters that make a spreadsheet treat a cell as a formula (CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class EntryFilter:
+    """What the auditor filters by; empty values do not filter. Dates are local days."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    actor: str = ""
+    action: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    text: str = ""
+
+    def as_detail(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def search_entries(actor, filters: EntryFilter | None = None) -> models.QuerySet[AuditEntry]:
+    """Entries matching ``filters``, newest first. Needs audit.view_auditentry."""
+    require(actor, VIEW_PERM)
+    f = filters or EntryFilter()
+    entries = AuditEntry.objects.all()
+    if f.date_from:
+        entries = entries.filter(timestamp__gte=_day_start(f.date_from))
+    if f.date_to:
+        entries = entries.filter(timestamp__lt=_day_start(f.date_to + timedelta(days=1)))
+    if f.actor:
+        entries = entries.filter(actor_username=f.actor)
+    if f.action:
+        entries = entries.filter(action=f.action)
+    if f.object_type:
+        entries = entries.filter(object_type=f.object_type)
+    if f.object_id:
+        entries = entries.filter(object_id=f.object_id)
+    if f.text:
+        entries = entries.filter(object_repr__icontains=f.text)
+    return entries.order_by("-seq")
+
+
+@dataclass
+class EntryPage:
+    """One keyset page: ``newer``/``older`` are the seq cursors for the neighbouring pages."""
+
+    entries: list[AuditEntry]
+    newer: int | None
+    older: int | None
+
+
+def page_entries(
+    entries: models.QuerySet[AuditEntry],
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    size: int | None = None,
+) -> EntryPage:
+    """A page of ``entries`` by seq without counting them all: fetch one extra row instead.
+
+    ``before`` gives the page of entries older than that seq (the next page), ``after`` the
+    page newer than it (the previous page); neither gives the newest page.
+    """
+    size = size or getattr(settings, "LANTAI_PAGE_SIZE", 50)
+    if after is not None:
+        rows = list(entries.filter(seq__gt=after).order_by("seq")[: size + 1])
+        has_newer = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        has_older = bool(rows) and entries.filter(seq__lt=rows[-1].seq).exists()
+    else:
+        if before is not None:
+            entries = entries.filter(seq__lt=before)
+        rows = list(entries.order_by("-seq")[: size + 1])
+        has_older = len(rows) > size
+        rows = rows[:size]
+        has_newer = before is not None and bool(rows)
+    return EntryPage(
+        entries=rows,
+        newer=rows[0].seq if rows and has_newer else None,
+        older=rows[-1].seq if rows and has_older else None,
+    )
+
+
+def get_entry(actor, seq: int) -> AuditEntry:
+    require(actor, VIEW_PERM)
+    return AuditEntry.objects.get(seq=seq)
+
+
+def csv_safe(value: Any) -> str:
+    """Text for one CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+EXPORT_COLUMNS = (
+    ("seq", "序号"),
+    ("timestamp", "时间"),
+    ("actor_username", "用户名"),
+    ("actor_id", "用户ID"),
+    ("action", "操作"),
+    ("object_type", "对象类型"),
+    ("object_id", "对象ID"),
+    ("object_repr", "对象"),
+    ("detail", "详情"),
+    ("ip_address", "IP地址"),
+    ("request_id", "请求ID"),
+    ("algorithm", "摘要算法"),
+    ("prev_hash", "前一条摘要"),
+    ("hash", "摘要"),
+)
+
+
+def export_rows(actor, filters: EntryFilter | None = None) -> Iterator[list[str]]:
+    """CSV rows (header first) of the filtered entries, oldest first; the export is audited.
+
+    The export entry is written (and committed) before the rows are read, so it records the
+    request even if the download is cut off.
+    """
+    entries = search_entries(actor, filters)
+    f = filters or EntryFilter()
+    with transaction.atomic():
+        mark = record(
+            AuditAction.EXPORT,
+            actor=actor,
+            object_type="audit.auditentry",
+            object_repr="审计日志",
+            detail={"filters": f.as_detail(), "count": entries.count()},
+        )
+    # The file holds what the auditor saw: entries before the export entry itself.
+    rows = entries.filter(seq__lt=mark.seq).order_by("seq")
+
+    def generate() -> Iterator[list[str]]:
+        yield [label for _, label in EXPORT_COLUMNS]
+        for entry in rows.iterator(chunk_size=2000):
+            cells = []
+            for name, _label in EXPORT_COLUMNS:
+                value = getattr(entry, name)
+                if name == "timestamp":
+                    value = timezone.localtime(value).isoformat()
+                elif name == "detail":
+                    value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+                cells.append(csv_safe(value))
+            yield cells
+
+    return generate()
+
+
+#: Chinese wording for the reasons verify_chain reports (kept in English there).
+_REASONS = {
+    "missing entries": "条目缺失或序号不连续",
+    "previous-hash link does not match": "前一条摘要链接不符",
+    "content does not match its hash": "内容与其摘要不符（条目被修改）",
+}
+
+
+def reason_text(report: ChainReport) -> str:
+    """The report's reason in Chinese, keeping the original detail in brackets."""
+    for prefix, text in _REASONS.items():
+        if report.reason.startswith(prefix):
+            return f"{text}（{report.reason}）"
+    return report.reason
+
+
+def verify(actor, progress=None) -> ChainReport:
+    """Verify the chain 校验审计链 (needs audit.verify_chain) and record that it was done."""
+    require(actor, VERIFY_PERM)
+    report = verify_chain(progress=progress)
+    with transaction.atomic():
+        record(
+            AuditAction.SYSTEM,
+            actor=actor,
+            object_type="audit.auditentry",
+            object_repr="审计链校验",
+            detail={
+                "event": "verify_chain",
+                "ok": report.ok,
+                "checked": report.checked,
+                "broken_seq": report.broken_seq,
+                "reason": report.reason,
+            },
+        )
+    return report

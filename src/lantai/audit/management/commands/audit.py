@@ -1,0 +1,46 @@
+"""``lantai audit verify``: walk the audit chain and name the first broken link.
+
+Exit code 0 when the chain is whole, 1 when it is broken. On long chains a progress line goes
+to stderr every 5,000 entries. Run by the operator on the server (no user: the system).
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
+
+from lantai.audit import services
+
+
+class Command(BaseCommand):
+    help = "审计日志工具：verify 校验审计链是否完整。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{verify}")
+        sub.add_parser("verify", help="校验审计链：逐条核对序号、前一条摘要和内容摘要。")
+
+    def handle(self, *args, subcommand: str, **options) -> None:
+        if subcommand == "verify":
+            self.verify()
+
+    def verify(self) -> None:
+        def progress(count: int) -> None:
+            self.stderr.write(_("已校验 %(count)d 条…") % {"count": count})
+            self.stderr.flush()
+
+        report = services.verify(None, progress=progress)
+        if report.ok:
+            self.stdout.write(_("审计链完整：%(count)d 条") % {"count": report.checked})
+            return
+        message = _(
+            "审计链断裂：第一处断点在第 %(seq)d 条，原因：%(reason)s（此前 %(count)d 条完整）"
+        )
+        self.stderr.write(
+            message
+            % {
+                "seq": report.broken_seq,
+                "reason": services.reason_text(report),
+                "count": report.checked,
+            }
+        )
+        raise SystemExit(1)

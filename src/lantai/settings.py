@@ -194,6 +194,10 @@ LANTAI_ARCHIVE_NAME = os.environ.get("LANTAI_ARCHIVE_NAME", "兰台区档案馆"
 LANTAI_ARCHIVE_CODE = os.environ.get("LANTAI_ARCHIVE_CODE", "411001")
 LANTAI_AUDIT_HASH = os.environ.get("LANTAI_AUDIT_HASH", "sm3")  # "sm3" or "sha256"
 LANTAI_PAGE_SIZE = int(os.environ.get("LANTAI_PAGE_SIZE", "50"))
+# 全宗号 format (a regular expression the whole code must match): a letter and 3 digits.
+LANTAI_FONDS_CODE_PATTERN = os.environ.get("LANTAI_FONDS_CODE_PATTERN", r"[A-Z][0-9]{3}")
+# Earliest 年度 accepted when describing holdings (older archives may lower it).
+LANTAI_MIN_YEAR = int(os.environ.get("LANTAI_MIN_YEAR", "1900"))
 
 EMAIL_BACKEND = os.environ.get(
     "LANTAI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

@@ -1,0 +1,3 @@
+"""Fixtures for the API tests: the same small archive as the UI tests."""
+
+from ui.world import world  # noqa: F401  (fixture)

@@ -45,7 +45,8 @@ class Command(BaseCommand):
         create.add_argument("--password-stdin", action="store_true")
         roles = sub.add_parser("set-roles", help="设置角色（替换全部角色；不给角色即清空）")
         roles.add_argument("username")
-        roles.add_argument("roles", nargs="*", choices=Role.values)
+        # No argparse choices here: an empty list would fail them; the service checks codes.
+        roles.add_argument("roles", nargs="*", metavar="ROLE", help="、".join(Role.values))
         reset = sub.add_parser("reset-password", help="重置密码并解除登录锁定")
         reset.add_argument("username")
         reset.add_argument("--password-stdin", action="store_true")

@@ -104,3 +104,15 @@ def test_archivist_can_open_edit_and_create(world):
     item = world.items_a[0]
     assert client.get(reverse("holdings:item_edit", args=[item.pk])).status_code == 200
     assert client.get(reverse("holdings:item_create")).status_code == 200
+
+
+def test_refusal_and_not_found_pages_are_chinese(world):
+    client = world.client(Role.AUDITOR)
+    response = client.get(reverse("holdings:item_list"))
+    assert response.status_code == 403
+    assert "没有权限" in response.content.decode()
+    officer = world.client(Role.UNIT_OFFICER)
+    response = officer.get(reverse("holdings:item_detail", args=[world.items_b[0].pk]))
+    body = response.content.decode()
+    assert response.status_code == 404
+    assert "不存在" in body and world.items_b[0].title not in body

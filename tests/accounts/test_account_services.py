@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from lantai.accounts import services
@@ -194,6 +195,8 @@ def test_role_permissions_keep_the_three_apart(sysadmin, secadmin, auditor):
         assert not user.has_perm("audit.delete_auditentry")
         assert not user.is_superuser
     assert set(ROLE_PERMISSIONS) == set(Role.values)
+    # No Django admin site to reach around the services.
+    assert "django.contrib.admin" not in settings.INSTALLED_APPS
 
 
 # --- profile, activation, passwords ----------------------------------------------------------

@@ -46,7 +46,7 @@ class ProgressLine:
         self.text = ""
         self.quiet = quiet
         self.log_every = log_every
-        self._last_log = 0.0
+        self._last_log: float | None = None
         self._started = time.monotonic()
         self._bar: tqdm | None = None
         isatty = getattr(self.file, "isatty", None)
@@ -110,7 +110,7 @@ class ProgressLine:
         if self.quiet or self._bar is not None:
             return
         now = time.monotonic()
-        if force or now - self._last_log >= self.log_every:
+        if force or self._last_log is None or now - self._last_log >= self.log_every:
             self._last_log = now
             print(self.line(), file=self.file, flush=True)
 

@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 #: How long a child gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 15.0
 _PR_SET_PDEATHSIG = 1
+NAMES = {"web": "Web 服务", "worker": "后台任务执行进程"}
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -113,7 +114,8 @@ class Command(BaseCommand):
             self.stdout.write("兰台已停止。")
             return
         raise CommandError(
-            f"{first} 进程已退出（退出码 {code}），兰台已停止。", returncode=code or 1
+            f"{NAMES[first]}已退出（退出码 {code}），兰台已停止。",
+            returncode=code if code > 0 else 1,
         )
 
     @staticmethod

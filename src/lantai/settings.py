@@ -156,6 +156,7 @@ else:
 # --- Background jobs (huey) ----------------------------------------------------------------
 # LANTAI_QUEUE: "sqlite" (default, a durable file under the data dir), "redis" (REDIS_URL,
 # for workers on several machines) or "immediate" (run in-process; tests only).
+_WORKERS = int(os.environ.get("LANTAI_WORKERS", "2"))
 LANTAI_QUEUE = os.environ.get("LANTAI_QUEUE") or ("redis" if REDIS_URL else "sqlite")
 if LANTAI_QUEUE == "redis":
     HUEY = {
@@ -164,7 +165,7 @@ if LANTAI_QUEUE == "redis":
         "url": REDIS_URL or "redis://127.0.0.1:6379/0",
         "immediate": False,
         "utc": True,
-        "consumer": {"workers": int(os.environ.get("LANTAI_WORKERS", "2")), "worker_type": "thread"},
+        "consumer": {"workers": _WORKERS, "worker_type": "thread"},
     }
 else:
     HUEY = {
@@ -173,7 +174,7 @@ else:
         "filename": str(DATA_DIR / "queue.sqlite3"),
         "immediate": LANTAI_QUEUE == "immediate",
         "utc": True,
-        "consumer": {"workers": int(os.environ.get("LANTAI_WORKERS", "2")), "worker_type": "thread"},
+        "consumer": {"workers": _WORKERS, "worker_type": "thread"},
     }
 # A running job that has not beaten its heart for this long is taken as dead (worker killed).
 LANTAI_JOB_STALE_SECONDS = int(os.environ.get("LANTAI_JOB_STALE_SECONDS", "60"))

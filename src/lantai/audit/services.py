@@ -80,9 +80,9 @@ def record(
     if obj is not None:
         object_type, object_id, object_repr = describe(obj)
     request = request or current_request()
-    if actor is None and request is not None and getattr(request, "user", None) is not None:
-        if request.user.is_authenticated:
-            actor = request.user
+    request_user = getattr(request, "user", None)
+    if actor is None and request_user is not None and request_user.is_authenticated:
+        actor = request_user
     algorithm = getattr(settings, "LANTAI_AUDIT_HASH", "sm3")
     with transaction.atomic():
         if connection.vendor == "postgresql":

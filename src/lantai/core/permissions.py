@@ -21,7 +21,8 @@ def require(user, *perms: str) -> None:
         raise PermissionDenied(_("请先登录。"))
     missing = [perm for perm in perms if not user.has_perm(perm)]
     if missing:
-        raise PermissionDenied(_("您没有执行此操作的权限：%(perms)s") % {"perms": "、".join(missing)})
+        message = _("您没有执行此操作的权限：%(perms)s") % {"perms": "、".join(missing)}
+        raise PermissionDenied(message)
 
 
 def has(user, perm: str) -> bool:

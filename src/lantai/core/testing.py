@@ -19,7 +19,7 @@ os.environ.setdefault("LANTAI_DATA_DIR", tempfile.mkdtemp(prefix="lantai-test-")
 os.environ.setdefault("LANTAI_QUEUE", "immediate")
 os.environ.setdefault("LANTAI_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
 
-import pytest  # noqa: E402
+import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("LANTAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -195,7 +195,8 @@ class ReferenceScheme(models.Model):
         related_name="reference_schemes",
     )
     item_template = models.CharField(
-        _("件档号模板"), max_length=200, default="{fonds}-{category}·{year}-{retention}-{series}-{item}"
+        _("件档号模板"), max_length=200,
+        default="{fonds}-{category}·{year}-{retention}-{series}-{item}",
     )
     volume_template = models.CharField(
         _("卷档号模板"), max_length=200, default="{fonds}-{category}·{year}-{retention}-{volume}"
@@ -232,6 +233,9 @@ class NumberSequence(models.Model):
 
     class Meta:
         verbose_name = _("编号序列")
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.last}"
 
 
 class Described(models.Model):
@@ -348,6 +352,9 @@ class Item(Described):
             models.Index(fields=["openness", "fonds"], name="item_openness"),
             models.Index(fields=["unit"], name="item_unit"),
             models.Index(fields=["updated_at"], name="item_updated"),
+            # Keyset pages sorted by title or year over all holdings.
+            models.Index(fields=["title", "id"], name="item_title"),
+            models.Index(fields=["year", "id"], name="item_year"),
         ]
 
     def __str__(self) -> str:

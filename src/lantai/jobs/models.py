@@ -50,9 +50,9 @@ class Job(models.Model):
     class Meta:
         verbose_name = _("后台任务")
         verbose_name_plural = _("后台任务")
-        ordering = ["-created_at"]  # noqa: RUF012 (Django Meta)
-        permissions = [("run_job", _("提交后台任务"))]  # noqa: RUF012
-        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status")]  # noqa: RUF012
+        ordering = ["-created_at"]
+        permissions = [("run_job", _("提交后台任务"))]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"

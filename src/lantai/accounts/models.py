@@ -19,8 +19,12 @@ class User(AbstractUser):
     real_name = models.CharField(_("姓名"), max_length=50, blank=True)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     unit = models.ForeignKey(
-        "holdings.Unit", verbose_name=_("所属单位"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="users",
+        "holdings.Unit",
+        verbose_name=_("所属单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
         help_text=_("单位档案员只能看到本单位的全宗。"),
     )
 

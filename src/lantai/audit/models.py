@@ -68,4 +68,3 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise IntegrityError("audit trail is append-only")
-

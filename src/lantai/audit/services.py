@@ -140,7 +140,9 @@ def verify_chain(progress=None) -> ChainReport:
     for entry in iter_entries():
         if entry.seq != expected_seq:
             return ChainReport(
-                False, checked, expected_seq,
+                False,
+                checked,
+                expected_seq,
                 f"missing entries: expected #{expected_seq}, found #{entry.seq}",
             )
         if entry.prev_hash != prev_hash:

@@ -72,7 +72,11 @@ class Unit(models.Model):
     name = models.CharField(_("单位名称"), max_length=200)
     kind = models.CharField(_("单位类型"), max_length=16, choices=UnitKind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级单位"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("上级单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     contact = models.CharField(_("联系人"), max_length=100, blank=True)
@@ -138,7 +142,11 @@ class Category(models.Model):
     code = models.CharField(_("门类代码"), max_length=8, unique=True)
     name = models.CharField(_("门类名称"), max_length=100)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级门类"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("上级门类"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     arrangement = models.CharField(
@@ -191,18 +199,23 @@ class ReferenceScheme(models.Model):
         Fonds, null=True, blank=True, on_delete=models.CASCADE, related_name="reference_schemes"
     )
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.CASCADE,
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="reference_schemes",
     )
     item_template = models.CharField(
-        _("件档号模板"), max_length=200,
+        _("件档号模板"),
+        max_length=200,
         default="{fonds}-{category}·{year}-{retention}-{series}-{item}",
     )
     volume_template = models.CharField(
         _("卷档号模板"), max_length=200, default="{fonds}-{category}·{year}-{retention}-{volume}"
     )
     volume_item_template = models.CharField(
-        _("卷内件档号模板"), max_length=200,
+        _("卷内件档号模板"),
+        max_length=200,
         default="{fonds}-{category}·{year}-{retention}-{volume}-{item}",
     )
     item_width = models.PositiveSmallIntegerField(_("件号位数"), default=4)
@@ -216,7 +229,8 @@ class ReferenceScheme(models.Model):
             # NULL means "any"; one scheme per scope. Coalesce because SQLite treats NULLs as
             # distinct in a plain unique constraint.
             models.UniqueConstraint(
-                Coalesce("fonds", Value(0)), Coalesce("category", Value(0)),
+                Coalesce("fonds", Value(0)),
+                Coalesce("category", Value(0)),
                 name="refscheme_unique_scope",
             ),
         ]
@@ -306,7 +320,11 @@ class Item(Described):
     """件: the unit of arrangement today. It stands alone or belongs to a volume (卷内文件)."""
 
     volume = models.ForeignKey(
-        Volume, verbose_name=_("所属案卷"), null=True, blank=True, on_delete=models.PROTECT,
+        Volume,
+        verbose_name=_("所属案卷"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="items",
     )
     item_no = models.PositiveIntegerField(_("件号"))

@@ -300,3 +300,32 @@ def test_queue_unreachable_fails_the_job_visibly(transactional_db, archivist, mo
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "无法提交到任务队列" in job.message
+
+
+@override_settings(LANTAI_JOB_HEARTBEAT_SECONDS=0.5)
+def test_heartbeat_beats_without_progress_calls(transactional_db, archivist, job_kind):
+    def quiet(ctx):
+        first = Job.objects.get(pk=ctx.job.pk).heartbeat_at
+        time.sleep(1.3)  # a long step that reports nothing
+        later = Job.objects.get(pk=ctx.job.pk).heartbeat_at
+        return {"beats": later > first}
+
+    job = services.enqueue(job_kind("test.quiet", quiet), user=archivist)
+    job.refresh_from_db()
+    assert job.result == {"beats": True}
+
+
+def test_cancel_is_seen_without_progress_calls(transactional_db, archivist, job_kind):
+    def no_progress(ctx):
+        started = time.monotonic()
+        services.cancel(None, Job.objects.get(pk=ctx.job.pk))
+        while time.monotonic() - started < 10:
+            ctx.check_cancelled()
+            time.sleep(0.05)
+        return {}
+
+    started = time.monotonic()
+    job = services.enqueue(job_kind("test.noprogress", no_progress), user=archivist)
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert time.monotonic() - started < 3

@@ -78,6 +78,8 @@ logger = logging.getLogger("lantai.jobs")
 PROCESS_STARTED = timezone.now()
 #: Seconds between progress writes (≤ 2 writes per second per job).
 PROGRESS_INTERVAL = 0.5
+#: Seconds between reads of a cancel request while a job runs.
+CANCEL_POLL_SECONDS = 1.0
 #: Message of a job whose worker disappeared.
 INTERRUPTED = "执行进程已中断"
 
@@ -313,10 +315,19 @@ class JobContext:
         fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
         if dirty:
             fields.update(self.snapshot())
-        Job.objects.filter(
-            pk=self.job.pk, status=JobStatus.RUNNING, attempts=self.job.attempts
-        ).update(**fields)
+        try:
+            Job.objects.filter(
+                pk=self.job.pk, status=JobStatus.RUNNING, attempts=self.job.attempts
+            ).update(**fields)
+        except Exception:
+            if dirty:
+                self._dirty = True  # write it next time
+            raise
         self._last_write = time.monotonic()
+        self.refresh_cancel()
+
+    def refresh_cancel(self) -> None:
+        self._last_cancel_check = time.monotonic()
         self._cancel_requested = Job.objects.filter(
             pk=self.job.pk, cancel_requested_at__isnull=False
         ).exists()
@@ -324,6 +335,10 @@ class JobContext:
     @property
     def dirty(self) -> bool:
         return self._dirty
+
+    @property
+    def last_cancel_check(self) -> float:
+        return self._last_cancel_check
 
 
 def heartbeat_seconds() -> float:
@@ -345,11 +360,13 @@ class _Heartbeat(threading.Thread):
         try:
             while not self.stop_event.wait(PROGRESS_INTERVAL):
                 due = time.monotonic() - last_beat >= self.interval
-                if not (self.ctx.dirty or due):
-                    continue
                 try:
-                    self.ctx.flush()
-                    last_beat = time.monotonic()
+                    if self.ctx.dirty or due:
+                        self.ctx.flush()
+                        last_beat = time.monotonic()
+                    elif time.monotonic() - self.ctx.last_cancel_check >= CANCEL_POLL_SECONDS:
+                        # A cheap read, so a cancel is seen within a second or so.
+                        self.ctx.refresh_cancel()
                 except Exception:
                     # A busy database must not kill the job; the next beat tries again.
                     logger.warning("heartbeat of job %s failed", self.ctx.job.pk, exc_info=True)

@@ -17,8 +17,10 @@ RUN_TASK_NAME = "lantai.jobs.run"
 
 
 @db_task(retries=0, name=RUN_TASK_NAME)
-def run_job_task(job_id: str) -> str | None:
-    return services.run_job(job_id)
+def run_job_task(job_id: str) -> None:
+    # Nothing returned: huey would otherwise keep every result in its store. The outcome
+    # lives in the Job row.
+    services.run_job(job_id)
 
 
 @db_periodic_task(crontab(minute="*"), name="lantai.jobs.reap")

@@ -37,7 +37,7 @@ def run_concurrently(work) -> list[BaseException]:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_item_numbers_are_distinct_and_contiguous(postgres_only):
     unit = Unit.objects.create(code="U1", name="单位", kind="agency")
     fonds = Fonds.objects.create(code="Z109", name="区政府", unit=unit)
@@ -65,7 +65,7 @@ def test_concurrent_item_numbers_are_distinct_and_contiguous(postgres_only):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_volume_numbers_are_distinct_and_contiguous(postgres_only):
     unit = Unit.objects.create(code="U1", name="单位", kind="agency")
     fonds = Fonds.objects.create(code="Z109", name="区政府", unit=unit)

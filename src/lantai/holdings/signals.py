@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 
 from lantai.holdings.models import ReferenceScheme
@@ -17,3 +17,12 @@ def _scheme_changed(sender, **kwargs) -> None:
     # may have reloaded the old rows in between).
     clear_scheme_cache()
     transaction.on_commit(clear_scheme_cache)
+
+
+@receiver(post_migrate)
+def _seed_after_migrate(sender, app_config=None, using="default", **kwargs) -> None:
+    if app_config is not None and app_config.label == "holdings":
+        from lantai.holdings.models import Category
+        from lantai.holdings.seed import seed_codes
+
+        seed_codes(Category, ReferenceScheme, using)

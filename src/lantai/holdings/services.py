@@ -30,6 +30,7 @@ from lantai.holdings.models import (
     Category,
     Classification,
     Fonds,
+    FondsName,
     Item,
     NumberSequence,
     Openness,
@@ -1192,3 +1193,150 @@ def save_scheme(actor, data: dict, scheme: ReferenceScheme | None = None) -> Ref
                 ),
             ],
         )
+
+
+# --- code tables, continued: series edits, 全宗名称沿革, removing unused rows ----------------
+
+
+def _series_in_use(series: Series) -> bool:
+    return (
+        Item.objects.filter(series_id=series.pk).exists()
+        or Volume.objects.filter(series_id=series.pk).exists()
+    )
+
+
+def update_series(actor, series: Series, data: dict) -> Series:
+    """Rename a 机构(问题) (manage_codes). Its code may change only while no item or volume
+    uses it (the code is part of their 档号); its fonds never changes."""
+    require(actor, MANAGE_CODES)
+    errors: Errors = defaultdict(list)
+    spec = {
+        "fonds": lambda v: _resolve(Fonds, v, _("全宗")),
+        "code": check.series_code,
+        "name": _text_spec(Series, "name", required=True),
+    }
+    with transaction.atomic():
+        obj = Series.objects.select_for_update().get(pk=series.pk)
+        values = _clean_fields(Series, data, spec, errors)
+        if "fonds" in values and values["fonds"] is not None and values["fonds"].pk != obj.fonds_id:
+            errors["fonds"].append(_("机构(问题)不能移到其他全宗"))
+        values.pop("fonds", None)
+        if "code" in values and values["code"] != obj.code and _series_in_use(obj):
+            errors["code"].append(_("机构(问题)代码 %(c)s 已用于档号，不能修改") % {"c": obj.code})
+        merged = {**_current_values(obj, ("code", "name")), **values}
+        _required(Series, merged, ("code", "name"), errors)
+        return _write(
+            actor,
+            obj,
+            values,
+            errors,
+            creating=False,
+            unique_checks=[
+                (
+                    "code",
+                    Series.objects.filter(fonds_id=obj.fonds_id, code=merged.get("code")),
+                    _("该全宗已有机构(问题)代码 %(c)s") % {"c": merged.get("code")},
+                ),
+            ],
+        )
+
+
+def _delete_code_row(actor, obj: models.Model) -> None:
+    """Audit and delete a code-table row inside the caller's transaction."""
+    record(AuditAction.DELETE, actor=actor, obj=obj, detail=snapshot(obj))
+    try:
+        with transaction.atomic():
+            obj.delete()
+    except models.ProtectedError as exc:
+        raise ValidationError({NON_FIELD_ERRORS: [_("仍有记录引用它，不能删除")]}) from exc
+
+
+def delete_series(actor, series: Series) -> None:
+    """Remove a 机构(问题) that no item or volume uses (manage_codes)."""
+    require(actor, MANAGE_CODES)
+    with transaction.atomic():
+        obj = Series.objects.select_for_update().get(pk=series.pk)
+        if _series_in_use(obj):
+            message = _("机构(问题) %(c)s 已有条目或案卷使用，不能删除") % {"c": obj.code}
+            raise ValidationError({NON_FIELD_ERRORS: [message]})
+        _delete_code_row(actor, obj)
+
+
+def save_fonds_name(actor, data: dict, fonds_name: FondsName | None = None) -> FondsName:
+    """Add or edit one entry of a fonds' 全宗名称沿革 (manage_codes). The fonds is given when
+    adding and never changes afterwards."""
+    require(actor, MANAGE_CODES)
+    errors: Errors = defaultdict(list)
+    spec = {
+        "fonds": lambda v: _resolve(Fonds, v, _("全宗")),
+        "name": _text_spec(FondsName, "name", required=True),
+        "start_year": _opt_year(FondsName, "start_year"),
+        "end_year": _opt_year(FondsName, "end_year"),
+        "note": _text_spec(FondsName, "note"),
+    }
+    with transaction.atomic():
+        creating = fonds_name is None
+        obj = (
+            FondsName() if creating else FondsName.objects.select_for_update().get(pk=fonds_name.pk)
+        )
+        values = _clean_fields(FondsName, data, spec, errors)
+        if not creating:
+            moved = values.get("fonds")
+            if moved is not None and moved.pk != obj.fonds_id:
+                errors["fonds"].append(_("名称沿革不能移到其他全宗"))
+            values.pop("fonds", None)
+            merged = {**_current_values(obj, ("name", "start_year", "end_year")), **values}
+        else:
+            merged = values
+            if "fonds" not in errors and values.get("fonds") is None:
+                errors["fonds"].append(_("全宗不能为空"))
+        _required(FondsName, merged, ("name",), errors)
+        _fonds_years(merged, errors)
+        return _write(actor, obj, values, errors, creating=creating)
+
+
+def delete_fonds_name(actor, fonds_name: FondsName) -> None:
+    """Remove one entry of a 全宗名称沿革 (manage_codes)."""
+    require(actor, MANAGE_CODES)
+    with transaction.atomic():
+        obj = FondsName.objects.select_for_update().get(pk=fonds_name.pk)
+        _delete_code_row(actor, obj)
+
+
+def delete_scheme(actor, scheme: ReferenceScheme) -> None:
+    """Remove a 档号规则 for a fonds and/or category (manage_codes); records in its scope then
+    follow the next less specific rule. The default rule cannot be removed."""
+    require(actor, MANAGE_CODES)
+    with transaction.atomic():
+        obj = ReferenceScheme.objects.select_for_update().get(pk=scheme.pk)
+        if obj.fonds_id is None and obj.category_id is None:
+            raise ValidationError({NON_FIELD_ERRORS: [_("默认档号规则不能删除")]})
+        _delete_code_row(actor, obj)
+
+
+SCHEME_TEMPLATE_NEEDS = {
+    "item_template": ("item",),
+    "volume_template": ("volume",),
+    "volume_item_template": ("volume", "item"),
+}
+
+
+def check_scheme_templates(data: dict) -> tuple[dict[str, Any], Errors]:
+    """Check the templates and widths in ``data`` by save_scheme's rules, saving nothing (for
+    the live preview of a 档号规则). Returns (cleaned values, {field: [messages]})."""
+    errors: Errors = defaultdict(list)
+    spec: dict[str, Any] = {
+        name: _template_spec(name, needs) for name, needs in SCHEME_TEMPLATE_NEEDS.items()
+    }
+    for name in ("item_width", "volume_width"):
+        label = _label(ReferenceScheme, name)
+
+        def clean(value, label=label):
+            number = check.integer(value, label, minimum=1, required=True)
+            if number > 8:
+                raise ValidationError(_("%(label)s不能超过8位") % {"label": label})
+            return number
+
+        spec[name] = clean
+    given = {name: value for name, value in data.items() if name in spec}
+    return _clean_fields(ReferenceScheme, given, spec, errors), dict(errors)

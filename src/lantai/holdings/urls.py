@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from lantai.holdings import views
 
@@ -15,3 +15,6 @@ urlpatterns = [
     path("fonds/", views.fonds_list, name="fonds_list"),
     path("fonds/<int:pk>/", views.fonds_detail, name="fonds_detail"),
 ]
+
+# Code tables 代码与规则 (units, fonds, series, categories, 档号 rules): holdings:codes_home …
+urlpatterns += [path("codes/", include("lantai.holdings.urls_codes"))]

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "lantai.audit",
     "lantai.jobs",
     "lantai.holdings",
+    "lantai.accession",
     # django-ninja in INSTALLED_APPS makes its docs page use its bundled Swagger UI, not a CDN.
     "ninja",
     "lantai.api",

@@ -42,6 +42,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.verify_chain",
     ],
     Role.ARCHIVIST: [
+        "accession.manage_accession",
+        "accession.submit_batch",
         "holdings.view_holdings",
         "holdings.change_holdings",
         "holdings.view_restricted",
@@ -60,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     Role.UNIT_OFFICER: [
         # Scoped to the officer's own unit's fonds by holdings.services.visible_items.
+        "accession.submit_batch",  # only for the officer's own unit (accession.services)
         "holdings.view_holdings",
         "holdings.view_restricted",
     ],

@@ -14,19 +14,20 @@ def sync_roles(using: str = "default") -> None:
 
     for role, perm_names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.using(using).get_or_create(name=str(role))
-        perms = []
-        for name in perm_names:
-            app_label, codename = name.split(".", 1)
-            perms.append(
-                Permission.objects.using(using).get(
-                    content_type__app_label=app_label, codename=codename
-                )
-            )
+        wanted = {tuple(name.split(".", 1)) for name in perm_names}
+        perms = [
+            perm
+            for perm in Permission.objects.using(using)
+            .filter(codename__in={codename for _, codename in wanted})
+            .select_related("content_type")
+            if (perm.content_type.app_label, perm.codename) in wanted
+        ]
         group.permissions.set(perms)
 
 
 @receiver(post_migrate)
 def _sync_roles_after_migrate(sender, app_config=None, using="default", **kwargs) -> None:
-    # Run once, after the last of our apps has migrated and its permissions exist.
-    if app_config is not None and app_config.label == "holdings":
+    # post_migrate fires once per app, each creating its own permissions first; syncing every
+    # time means the last call sees every app's permissions (missing ones are added later).
+    if app_config is not None and app_config.name.startswith("lantai."):
         sync_roles(using)

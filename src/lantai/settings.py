@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "lantai.jobs",
     "lantai.holdings",
     "lantai.accession",
+    "lantai.vault",
     # django-ninja in INSTALLED_APPS makes its docs page use its bundled Swagger UI, not a CDN.
     "ninja",
     "lantai.api",

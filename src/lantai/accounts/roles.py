@@ -42,6 +42,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.verify_chain",
     ],
     Role.ARCHIVIST: [
+        "vault.view_environment",
         "accession.manage_accession",
         "accession.submit_batch",
         "holdings.view_holdings",
@@ -52,6 +53,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "jobs.run_job",
     ],
     Role.KEEPER: [
+        "vault.manage_vault",
+        "vault.view_environment",
+        "vault.handle_alarm",
         "holdings.view_holdings",
         "holdings.view_restricted",
         "jobs.view_job",

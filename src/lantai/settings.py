@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "lantai.audit",
     "lantai.jobs",
     "lantai.holdings",
+    "lantai.storage",
     "lantai.accession",
     "lantai.vault",
     # django-ninja in INSTALLED_APPS makes its docs page use its bundled Swagger UI, not a CDN.
@@ -205,6 +206,11 @@ LANTAI_PAGE_SIZE = int(os.environ.get("LANTAI_PAGE_SIZE", "50"))
 LANTAI_FONDS_CODE_PATTERN = os.environ.get("LANTAI_FONDS_CODE_PATTERN", r"[A-Z][0-9]{3}")
 # Earliest 年度 accepted when describing holdings (older archives may lower it).
 LANTAI_MIN_YEAR = int(os.environ.get("LANTAI_MIN_YEAR", "1900"))
+# Safe reading of uploaded ZIP files (lantai.core.safearchive): total uncompressed bytes, number
+# of entries, and the largest compression ratio of one entry (a ZIP bomb inflates far beyond).
+LANTAI_ZIP_MAX_BYTES = int(os.environ.get("LANTAI_ZIP_MAX_BYTES", str(16 * 1024**3)))
+LANTAI_ZIP_MAX_FILES = int(os.environ.get("LANTAI_ZIP_MAX_FILES", "200000"))
+LANTAI_ZIP_MAX_RATIO = int(os.environ.get("LANTAI_ZIP_MAX_RATIO", "100"))
 
 EMAIL_BACKEND = os.environ.get(
     "LANTAI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 from collections import Counter
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.db.models import Count, Max
 from django.test import Client
 
@@ -18,7 +14,7 @@ from lantai.audit.models import AuditEntry
 from lantai.audit.services import verify_chain
 from lantai.holdings import refcode, services
 from lantai.holdings.demo import generator
-from lantai.holdings.demo.generator import apportion, load_demo, plan
+from lantai.holdings.demo.generator import load_demo
 from lantai.holdings.models import (
     Category,
     Fonds,
@@ -27,7 +23,6 @@ from lantai.holdings.models import (
     NumberSequence,
     Openness,
     ReferenceScheme,
-    Series,
     Unit,
     Volume,
 )
@@ -35,9 +30,22 @@ from lantai.holdings.models import (
 SMALL = 2000
 
 
-@pytest.fixture
-def loaded(db):
-    return load_demo(items=SMALL, seed=11)
+@pytest.fixture(scope="module")
+def loaded(django_db_setup, django_db_blocker, wipe_demo):
+    """One committed load shared by the module's tests (each test still runs in its own
+    transaction on top of it); removed again at the end of the module."""
+    with django_db_blocker.unblock():
+        result = load_demo(items=SMALL, seed=11)
+    try:
+        yield result
+    finally:
+        with django_db_blocker.unblock():
+            wipe_demo()
+
+
+@pytest.fixture(autouse=True)
+def _in_transaction(db):
+    """Every test runs in a transaction rolled back at its end."""
 
 
 def test_every_category_fonds_and_role_is_present(loaded):
@@ -183,86 +191,3 @@ def test_unit_officer_sees_only_own_fonds(loaded):
     officer = User.objects.get(username="unit_officer")
     fonds = set(services.visible_items(officer).values_list("fonds__code", flat=True).distinct())
     assert fonds == {"Z008"}
-
-
-def test_if_empty_is_idempotent_and_a_second_load_is_refused(db):
-    out = io.StringIO()
-    call_command("demo", items=300, if_empty=True, stdout=out, stderr=io.StringIO())
-    text = out.getvalue()
-    for _role, username, _name in generator.DEMO_USERS:
-        assert username in text
-    assert "角色" in text and "密码" in text
-    before = (Item.objects.count(), Volume.objects.count(), User.objects.count())
-    out = io.StringIO()
-    call_command("demo", items=300, if_empty=True, stdout=out, stderr=io.StringIO())
-    assert "未加载" in out.getvalue()
-    assert (Item.objects.count(), Volume.objects.count(), User.objects.count()) == before
-    with pytest.raises(CommandError, match="已有数据"):
-        call_command("demo", items=300, stdout=io.StringIO(), stderr=io.StringIO())
-
-
-def _fingerprint() -> str:
-    rows = Item.objects.order_by("reference_code").values_list(
-        "reference_code",
-        "title",
-        "responsible",
-        "doc_number",
-        "date",
-        "retention",
-        "openness",
-        "classification",
-        "carrier",
-        "pages",
-        "extra",
-        "volume__reference_code",
-    )
-    blob = json.dumps([list(r) for r in rows], default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _wipe() -> None:
-    Item.objects.all().delete()
-    Volume.objects.all().delete()
-    Series.objects.all().delete()
-    ReferenceScheme.objects.exclude(fonds=None).delete()
-    Fonds.objects.all().delete()
-    Unit.objects.filter(parent__isnull=False).delete()
-    Unit.objects.all().delete()
-    NumberSequence.objects.all().delete()
-
-
-def test_same_seed_same_holdings(db):
-    load_demo(items=600, seed=7, with_users=False)
-    first = _fingerprint()
-    _wipe()
-    load_demo(items=600, seed=7, with_users=False)
-    assert _fingerprint() == first
-    _wipe()
-    load_demo(items=600, seed=8, with_users=False)
-    assert _fingerprint() != first
-
-
-def test_a_failed_load_leaves_nothing(db, monkeypatch):
-    def boom(self):
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(generator.Loader, "write_sequences", boom)
-    with pytest.raises(RuntimeError):
-        load_demo(items=500, seed=3)
-    assert not Unit.objects.exists() and not Item.objects.exists()
-    assert not Volume.objects.exists() and not User.objects.exists()
-    assert not AuditEntry.objects.filter(object_type="holdings.demo").exists()
-    # The scheme cache forgot the rolled-back DA/T 13 scheme.
-    assert refcode.scheme_for(None, None).fonds_id is None
-
-
-def test_plan_is_exact_and_covers_every_category(db):
-    assert apportion(10, [1, 1, 1]) == [4, 3, 3]
-    assert sum(apportion(1_000_003, [0.3, 2.5, 7, 0.01])) == 1_000_003
-    assert min(apportion(50, [1000, 1, 1], minimum=1)) == 1
-    categories = list(Category.objects.order_by("sort_order", "code"))
-    for total in (25, 999, 123_457):
-        cells = plan(total, categories)
-        assert sum(c.count for c in cells) == total
-        assert {c.category.code for c in cells} == {c.code for c in categories}
-        assert all(1950 <= c.year <= 2025 for c in cells)

@@ -49,26 +49,35 @@ class Command(BaseCommand):
         if items < 0:
             raise CommandError(_("--items 不能为负数。"))
         show = options["verbosity"] > 0
-        bar = tqdm(
-            total=items,
-            unit=_("件"),
-            file=sys.stderr,
-            disable=not show,
-            desc=_("生成演示数据"),
-            dynamic_ncols=True,
-        )
+        bar: tqdm | None = None
+
+        def tick(n: int) -> None:
+            # Made on the first item, so a skipped or refused load shows no bar.
+            nonlocal bar
+            if bar is None:
+                bar = tqdm(
+                    total=items,
+                    unit=_("件"),
+                    file=sys.stderr,
+                    disable=not show,
+                    desc=_("生成演示数据"),
+                    dynamic_ncols=True,
+                )
+            bar.update(n)
+
         try:
             result = load_demo(
                 items=items,
                 seed=options["seed"],
                 if_empty=options["if_empty"],
                 with_users=not options["no_users"],
-                progress=bar.update,
+                progress=tick,
             )
         except DemoError as exc:
             raise CommandError(str(exc)) from exc
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
         if result.skipped:
             if show:
                 self.stdout.write(_("馆藏中已有数据，未加载演示数据。"))

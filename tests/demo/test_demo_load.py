@@ -191,3 +191,11 @@ def test_unit_officer_sees_only_own_fonds(loaded):
     officer = User.objects.get(username="unit_officer")
     fonds = set(services.visible_items(officer).values_list("fonds__code", flat=True).distinct())
     assert fonds == {"Z008"}
+
+
+def test_demo_records_pass_the_services_validation(loaded):
+    # What the demo writes in bulk is what an archivist could have entered one by one.
+    for item in Item.objects.all()[:600]:
+        services.validate_item({"title": item.title}, item)
+    for volume in Volume.objects.all()[:300]:
+        services.validate_volume({"title": volume.title}, volume)

@@ -1481,15 +1481,23 @@ REMINDER_EVENT = "overdue_reminder"
 
 
 def _recently_reminded(circulation: Circulation, now: dt.datetime) -> bool:
-    # The reminder is itself recorded in the audit trail; that record is what stops a second
-    # mail within the interval (audit_object index: object_type, object_id).
-    return AuditEntry.objects.filter(
-        object_type=circulation._meta.label_lower,
-        object_id=str(circulation.pk),
-        action=AuditAction.SYSTEM,
-        timestamp__gte=now - REMINDER_INTERVAL,
-        detail__event=REMINDER_EVENT,
-    ).exists()
+    # The reminder is itself recorded in the audit trail; the latest such record is what stops
+    # a second mail within the interval (audit_object index: object_type, object_id, seq).
+    last = (
+        AuditEntry.objects.filter(
+            object_type=circulation._meta.label_lower,
+            object_id=str(circulation.pk),
+            action=AuditAction.SYSTEM,
+            detail__event=REMINDER_EVENT,
+        )
+        .order_by("-seq")
+        .values_list("detail", flat=True)
+        .first()
+    )
+    if not last:
+        return False
+    sent_at = dt.datetime.fromisoformat(last["sent_at"])
+    return now - sent_at < REMINDER_INTERVAL
 
 
 def send_overdue_reminders(now: dt.datetime | None = None) -> int:
@@ -1535,7 +1543,12 @@ def send_overdue_reminders(now: dt.datetime | None = None) -> int:
             record(
                 AuditAction.SYSTEM,
                 obj=circ,
-                detail={"event": REMINDER_EVENT, "to": recipients, "overdue_days": days},
+                detail={
+                    "event": REMINDER_EVENT,
+                    "sent_at": now.isoformat(),
+                    "to": recipients,
+                    "overdue_days": days,
+                },
             )
         sent += 1
     return sent
@@ -1545,13 +1558,12 @@ def _reminder_recipients(circ: Circulation) -> list[str]:
     people = [circ.requested_by]
     if circ.handled_by_id:
         people.append(circ.handled_by)
-    vault_ids = set(
-        Location.objects.filter(
-            Q(boxes__in=Box.objects.filter(pk__in=circ.lines.values("box")))
-            | Q(placements__volume__in=circ.lines.values("volume"))
-            | Q(placements__item__in=circ.lines.values("item"))
-        ).values_list("vault_id", flat=True)
-    )
+    # The keepers of every vault the material belongs in (a few lines per circulation).
+    vault_ids = set()
+    for line in circ.lines.select_related("volume", "item", "box"):
+        where = whereabouts(line.volume or line.item or line.box)
+        if where.location is not None:
+            vault_ids.add(where.location.vault_id)
     User = get_user_model()
     people += list(User.objects.filter(vaults__in=vault_ids, is_active=True))
     emails: list[str] = []

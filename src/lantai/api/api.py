@@ -226,6 +226,7 @@ def list_items(request: HttpRequest, filters: Query[ItemQuery]):
             after=params.get("after"),
             before=params.get("before"),
             size=params["limit"],
+            code_prefix=filterset.code_prefix_hint(),
         )
     except CursorError as exc:
         return Status(422, {"detail": str(exc), "errors": {"after": [str(exc)]}})
@@ -275,5 +276,10 @@ def holdings_counts(request: HttpRequest, filters: Query[CountsQuery]):
         volumes = volumes.filter(**{key: value})
     return services.holdings_count(items, volumes)
 
+
+# 库房环境: the sensor readings batch endpoint (/api/v1/vault/readings), with its own auth.
+from lantai.api.vault import router as vault_router  # noqa: E402
+
+api.add_router("/vault", vault_router)
 
 __all__ = ["api", "item_out"]

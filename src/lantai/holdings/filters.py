@@ -82,6 +82,15 @@ class _DescribedFilter(django_filters.FilterSet):
         form_fields["series"].queryset = series
         form_fields["category"].queryset = Category.objects.all()
 
+    def code_prefix_hint(self) -> str | None:
+        """The 全宗号 every listed 档号 begins with, when the list covers a single fonds (chosen
+        in the filter, or the only fonds a unit officer may see); None otherwise."""
+        fonds = self.form.cleaned_data.get("fonds") if self.is_valid() else None
+        if fonds is not None:
+            return fonds.code
+        only = list(self.filters["fonds"].queryset.values_list("code", flat=True)[:2])
+        return only[0] if len(only) == 1 else None
+
     def filter_code(self, queryset, name, value):
         value = (value or "").strip()
         if not value:

@@ -367,6 +367,7 @@ class Item(Described):
             models.Index(fields=["fonds", "year"], name="item_fonds_year"),
             models.Index(fields=["category", "year"], name="item_category_year"),
             models.Index(fields=["date"], name="item_date"),
+            models.Index(fields=["fonds", "date"], name="item_fonds_date"),
             models.Index(fields=["openness", "fonds"], name="item_openness"),
             models.Index(fields=["unit"], name="item_unit"),
             models.Index(fields=["updated_at"], name="item_updated"),

@@ -1139,6 +1139,10 @@ def _template_spec(name: str, needs: tuple[str, ...]):
                 _("%(label)s必须包含 %(p)s")
                 % {"label": label, "p": " ".join(f"{{{p}}}" for p in missing)}
             )
+        # DA/T 13: a 档号 begins with its 全宗号. Lists sorted by 档号 within a fonds rely on
+        # it (tables.keyset_page narrows the walk to the fonds' code prefix).
+        if not template.startswith("{fonds}"):
+            raise ValidationError(_("%(label)s必须以 {fonds}（全宗号）开头") % {"label": label})
         return template
 
     return clean

@@ -150,6 +150,7 @@ def _listing(
         context["page"] = KeysetPage([], sort, None, None)
         return context
     qs: QuerySet = filterset.qs.select_related(*related).defer(*deferred)
+    prefix = filterset.code_prefix_hint()
     try:
         page = keyset_page(
             qs,
@@ -157,10 +158,11 @@ def _listing(
             after=request.GET.get("after") or None,
             before=request.GET.get("before") or None,
             size=_page_size(request),
+            code_prefix=prefix,
         )
     except CursorError as exc:
         context["cursor_error"] = str(exc)
-        page = keyset_page(qs, sort, size=_page_size(request))
+        page = keyset_page(qs, sort, size=_page_size(request), code_prefix=prefix)
     context["page"] = page
     return context
 

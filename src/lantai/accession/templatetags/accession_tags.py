@@ -1,0 +1,38 @@
+"""``{% accession_card %}``: the dashboard's accession figures (received this year, growth
+against the baseline year, batches waiting), for archivists only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.core.cache import cache
+from django.utils import timezone
+
+from lantai.accession import services
+from lantai.accession.models import BatchStatus, TransferBatch
+
+register = template.Library()
+
+CACHE_SECONDS = 60
+
+
+@register.inclusion_tag("accession/_dashboard_card.html", takes_context=True)
+def accession_card(context) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not services.is_archivist(user):
+        return {"show": False}
+    year = timezone.localdate().year
+    base = min(services.default_baseline_year(), year - 1)
+    key = f"lantai:accession:card:{year}:{base}"
+    figures = cache.get(key)
+    if figures is None:
+        stats = services.accession_statistics(year, baseline_year=base)
+        figures = {
+            "received": stats["received_totals"]["total"],
+            "growth": stats["growth_percent"],
+        }
+        cache.set(key, figures, CACHE_SECONDS)
+    waiting = TransferBatch.objects.filter(status=BatchStatus.SUBMITTED).count()
+    return {"show": True, "year": year, "baseline": base, "waiting": waiting, **figures}

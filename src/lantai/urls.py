@@ -7,6 +7,7 @@ urlpatterns = [
     path("holdings/", include("lantai.holdings.urls")),
     path("audit/", include("lantai.audit.urls")),
     path("jobs/", include("lantai.jobs.urls")),
+    path("accession/", include("lantai.accession.urls")),
     path("vault/", include("lantai.vault.urls")),
     path("api/v1/", include("lantai.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

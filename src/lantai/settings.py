@@ -206,6 +206,8 @@ LANTAI_PAGE_SIZE = int(os.environ.get("LANTAI_PAGE_SIZE", "50"))
 LANTAI_FONDS_CODE_PATTERN = os.environ.get("LANTAI_FONDS_CODE_PATTERN", r"[A-Z][0-9]{3}")
 # Earliest 年度 accepted when describing holdings (older archives may lower it).
 LANTAI_MIN_YEAR = int(os.environ.get("LANTAI_MIN_YEAR", "1900"))
+# Accession statistics compare holdings with the end of this year (e.g. "+51% since 2015").
+LANTAI_BASELINE_YEAR = int(os.environ.get("LANTAI_BASELINE_YEAR", "2015"))
 # Safe reading of uploaded ZIP files (lantai.core.safearchive): total uncompressed bytes, number
 # of entries, and the largest compression ratio of one entry (a ZIP bomb inflates far beyond).
 LANTAI_ZIP_MAX_BYTES = int(os.environ.get("LANTAI_ZIP_MAX_BYTES", str(16 * 1024**3)))

@@ -214,6 +214,18 @@ LANTAI_ZIP_MAX_BYTES = int(os.environ.get("LANTAI_ZIP_MAX_BYTES", str(16 * 1024*
 LANTAI_ZIP_MAX_FILES = int(os.environ.get("LANTAI_ZIP_MAX_FILES", "200000"))
 LANTAI_ZIP_MAX_RATIO = int(os.environ.get("LANTAI_ZIP_MAX_RATIO", "100"))
 
+# 库房环境 (vault environment): raw readings are kept this many days, then only their 10-minute
+# and hourly min/avg/max rollups; 10-minute rollups are kept LANTAI_VAULT_ROLLUP_DAYS days.
+LANTAI_VAULT_RAW_DAYS = int(os.environ.get("LANTAI_VAULT_RAW_DAYS", "90"))
+LANTAI_VAULT_ROLLUP_DAYS = int(os.environ.get("LANTAI_VAULT_ROLLUP_DAYS", "730"))
+# A reading stamped further ahead than this (a device clock running fast) is refused.
+LANTAI_VAULT_FUTURE_SECONDS = int(os.environ.get("LANTAI_VAULT_FUTURE_SECONDS", "120"))
+# Working hours of vaults without their own (a door opened outside them raises an alarm).
+LANTAI_VAULT_WORK_HOURS = os.environ.get("LANTAI_VAULT_WORK_HOURS", "08:00-18:00")
+# The MQTT broker ``lantai vault consume`` reads readings from.
+LANTAI_MQTT_URL = os.environ.get("LANTAI_MQTT_URL", "mqtt://127.0.0.1:1883")
+LANTAI_MQTT_CLIENT_ID = os.environ.get("LANTAI_MQTT_CLIENT_ID", "lantai-vault-consumer")
+
 EMAIL_BACKEND = os.environ.get(
     "LANTAI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )

@@ -6,3 +6,6 @@ class VaultConfig(AppConfig):
     name = "lantai.vault"
     label = "vault"
     verbose_name = _("库房安全")
+
+    def ready(self) -> None:
+        from lantai.vault import signals  # noqa: F401

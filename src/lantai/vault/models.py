@@ -357,6 +357,8 @@ class Reading(models.Model):
         verbose_name = _("读数")
         verbose_name_plural = _("读数")
         constraints = [models.UniqueConstraint(fields=["sensor", "ts"], name="reading_unique_ts")]
+        # (sensor, ts) is indexed by the constraint; this one serves retention and reports.
+        indexes = [models.Index(fields=["ts"], name="reading_ts")]
 
     def __str__(self) -> str:
         return f"{self.sensor_id}@{self.ts}: {self.value}"
@@ -448,3 +450,75 @@ class Alarm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.message}"
+
+
+class DeviceToken(models.Model):
+    """采集令牌: a secret a gateway or sensor device presents to the HTTP batch endpoint.
+
+    Only a SHA-256 digest is stored; the token itself is shown once when it is issued. A token
+    tied to a vault may only send readings of that vault's sensors.
+    """
+
+    name = models.CharField(_("设备名称"), max_length=100)
+    vault = models.ForeignKey(
+        Vault,
+        verbose_name=_("限定库房"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="device_tokens",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(_("令牌前缀"), max_length=12)
+    active = models.BooleanField(_("有效"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("采集令牌")
+        verbose_name_plural = _("采集令牌")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class IngestCounter(models.Model):
+    """How many readings each source accepted, flagged or rejected per day, by outcome."""
+
+    day = models.DateField()
+    source = models.CharField(max_length=10)
+    outcome = models.CharField(max_length=20)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("采集计数")
+        verbose_name_plural = _("采集计数")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "source", "outcome"], name="ingest_counter_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.source} {self.outcome}: {self.count}"
+
+
+class RejectedReading(models.Model):
+    """A sample of refused or flagged input with its reason, for the operator to look into."""
+
+    received_at = models.DateTimeField(db_index=True)
+    source = models.CharField(max_length=10)
+    reason = models.CharField(max_length=20)
+    sensor_code = models.CharField(max_length=60, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    raw = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("异常读数")
+        verbose_name_plural = _("异常读数")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.received_at} {self.reason} {self.sensor_code}"

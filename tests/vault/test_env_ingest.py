@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,7 +27,9 @@ def test_good_readings_are_stored_and_update_the_sensor(envw):
         [envw.reading(envw.temp, 20.5, t1), envw.reading(envw.temp, 20.7, t2)], source="http"
     )
     assert result.accepted == 2 and result.refused == 0
-    assert list(Reading.objects.filter(sensor=envw.temp).order_by("ts").values_list("value", flat=True)) == [20.5, 20.7]
+    assert list(
+        Reading.objects.filter(sensor=envw.temp).order_by("ts").values_list("value", flat=True)
+    ) == [20.5, 20.7]
     envw.temp.refresh_from_db()
     assert envw.temp.last_value == 20.7
     assert abs((envw.temp.last_seen_at - t2).total_seconds()) < 0.001
@@ -89,7 +91,9 @@ def test_inactive_sensor_and_token_vault_scope(envw):
 
 
 def test_impossible_value_is_a_sensor_fault_not_an_environment_alarm(envw):
-    result = env.ingest([envw.reading(envw.temp, 150.0), envw.reading(envw.smoke, 3)], source="http")
+    result = env.ingest(
+        [envw.reading(envw.temp, 150.0), envw.reading(envw.smoke, 3)], source="http"
+    )
     assert result.counts["impossible"] == 2 and result.accepted == 0
     alarms = Alarm.objects.order_by("sensor__code")
     assert [(a.sensor.code, a.kind) for a in alarms] == [
@@ -120,7 +124,10 @@ def test_duplicates_in_the_batch_and_against_stored_readings(envw):
 def test_out_of_order_readings_are_stored_and_flagged(envw):
     env.ingest([envw.reading(envw.temp, 20, minutes_ago(1))], source="http")
     result = env.ingest(
-        [envw.reading(envw.temp, 19.5, minutes_ago(10)), envw.reading(envw.temp, 19.6, minutes_ago(0.5))],
+        [
+            envw.reading(envw.temp, 19.5, minutes_ago(10)),
+            envw.reading(envw.temp, 19.6, minutes_ago(0.5)),
+        ],
         source="http",
     )
     assert result.accepted == 2 and result.counts["out_of_order"] == 1
@@ -146,12 +153,20 @@ def test_timestamp_forms(envw):
     )
     assert result.accepted == 4
     stored = sorted(Reading.objects.values_list("ts", flat=True))
-    assert stored == [now - timedelta(minutes=3), now - timedelta(minutes=2), now - timedelta(minutes=1), now - timedelta(seconds=30)]
+    assert stored == [
+        now - timedelta(minutes=3),
+        now - timedelta(minutes=2),
+        now - timedelta(minutes=1),
+        now - timedelta(seconds=30),
+    ]
 
 
 def test_switch_values_and_binary_range(envw):
     result = env.ingest(
-        [envw.reading(envw.door, False, minutes_ago(2)), envw.reading(envw.door, 0.5, minutes_ago(1))],
+        [
+            envw.reading(envw.door, False, minutes_ago(2)),
+            envw.reading(envw.door, 0.5, minutes_ago(1)),
+        ],
         source="http",
     )
     assert result.accepted == 1 and result.counts["impossible"] == 1
@@ -173,7 +188,11 @@ def test_csv_import_counts_bad_lines_and_rolls_up(envw):
     lines = ["sensor,ts,value"]
     for i in range(30):
         lines.append(f"K01-T1,{(base + timedelta(minutes=i)).isoformat()},{20 + i / 100}")
-    lines += ["K01-T1,not-a-time,20", "K01-T9,2026-01-01T00:00:00+08:00,20", "K01-T1,too,many,cells"]
+    lines += [
+        "K01-T1,not-a-time,20",
+        "K01-T9,2026-01-01T00:00:00+08:00,20",
+        "K01-T1,too,many,cells",
+    ]
     result = env.import_csv(envw.keeper, io.StringIO("\n".join(lines) + "\n"))
     assert result.accepted == 30
     assert result.counts["bad_time"] == 1 and result.counts["unknown_sensor"] == 1

@@ -139,8 +139,10 @@ class Consumer:
         batch_size: int = 2000,
         flush_seconds: float = 0.1,
         keepalive: int = 30,
+        session_expiry: int = SESSION_EXPIRY,
     ) -> None:
         self.broker = broker
+        self.session_expiry = session_expiry
         self.client_id = client_id
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
@@ -190,7 +192,7 @@ class Consumer:
         if not self.v5:
             return None
         props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY
+        props.SessionExpiryInterval = self.session_expiry
         props.ReceiveMaximum = RECEIVE_MAXIMUM
         return props
 

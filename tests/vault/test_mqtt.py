@@ -1,0 +1,196 @@
+# ruff: noqa: F811  (pytest fixtures imported below are used as test arguments)
+"""The MQTT consumer against a real Mosquitto: readings stored, bad messages counted, and no
+QoS 1 message lost when the broker restarts in the middle of a stream."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import close_old_connections
+from django.utils import timezone
+
+from lantai.core.testing import service_missing
+from lantai.vault.models import Alarm, AlarmKind, IngestCounter, Reading
+from lantai.vault.mqtt import BrokerConfig, Consumer, Publisher, decode, parse_topic, topic_for
+from vault.env_world import envw  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.mqtt, pytest.mark.django_db(transaction=True)]
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        close_old_connections()
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+class Running:
+    """A consumer running in a thread, as ``lantai vault consume`` runs it."""
+
+    def __init__(self, host: str, port: int, **kwargs):
+        self.consumer = Consumer(
+            BrokerConfig(host, port),
+            client_id=f"lantai-test-{uuid.uuid4().hex[:8]}",
+            session_expiry=300,
+            flush_seconds=0.05,
+            **kwargs,
+        )
+        self.thread = threading.Thread(target=self.consumer.run, daemon=True)
+
+    def __enter__(self) -> Consumer:
+        self.thread.start()
+        assert self.consumer.subscribed.wait(15), "consumer did not subscribe"
+        return self.consumer
+
+    def __exit__(self, *exc) -> None:
+        self.consumer.stop()
+        self.thread.join(15)
+        assert not self.thread.is_alive()
+
+
+def test_topics():
+    assert topic_for("K01", "K01-T1") == "lantai/vault/K01/K01-T1"
+    assert parse_topic("lantai/vault/K01/K01-T1") == ("K01", "K01-T1")
+    assert parse_topic("lantai/vault/K01") is None
+    assert parse_topic("other/vault/K01/T") is None
+    items, refused = decode("lantai/vault/K01/T1", b'{"readings": [{"ts": 1, "value": 2}]}')
+    assert items == [{"ts": 1, "value": 2, "sensor": "T1", "vault": "K01"}] and not refused.counts
+    items, refused = decode("lantai/vault/K01/T1", b"\xff\xfe")
+    assert not items and refused.counts["malformed"] == 1
+
+
+def test_consumer_stores_readings_and_counts_bad_messages(envw, mqtt_broker):
+    host, port = mqtt_broker
+    publisher = Publisher(BrokerConfig(host, port), client_id=f"pub-{uuid.uuid4().hex[:8]}")
+    assert publisher.wait_connected()
+    base = timezone.now() - timedelta(minutes=30)
+    try:
+        with Running(host, port) as consumer:
+            for i in range(20):
+                ts = (base + timedelta(minutes=i)).isoformat()
+                publisher.publish("K01", "K01-T1", {"ts": ts, "value": 20 + i / 100})
+            publisher.publish(
+                "K01", "K01-H1", {"readings": [{"ts": base.isoformat(), "value": 50}]}
+            )
+            publisher.publish_raw(topic_for("K01", "K01-T1"), "{not json")
+            publisher.publish("K01", "K01-T1", {"ts": base.isoformat(), "value": "NaN"})
+            publisher.publish("K01", "K01-T1", {"ts": base.isoformat(), "value": 20})  # duplicate
+            publisher.publish("K01", "NOPE", {"ts": base.isoformat(), "value": 20})
+            publisher.publish("K02", "K01-T1", {"ts": base.isoformat(), "value": 20})  # wrong vault
+            publisher.publish(
+                "K01", "K01-T1", {"ts": (base + timedelta(days=3)).isoformat(), "value": 20}
+            )
+            publisher.publish("K01", "K01-S1", {"ts": timezone.now().isoformat(), "value": 1})
+            publisher.flush()
+            assert wait_for(lambda: consumer.messages >= 28), consumer.totals
+        assert Reading.objects.filter(sensor=envw.temp).count() == 20
+        assert Reading.objects.filter(sensor=envw.hum).count() == 1
+        counts = dict(IngestCounter.objects.filter(source="mqtt").values_list("outcome", "count"))
+        assert counts == {
+            "accepted": 22,
+            "malformed": 1,
+            "not_a_number": 1,
+            "duplicate": 1,
+            "unknown_sensor": 1,
+            "wrong_vault": 1,
+            "future": 1,
+        }
+        assert Alarm.objects.filter(kind=AlarmKind.SMOKE).count() == 1
+    finally:
+        publisher.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PrivateBroker:
+    """A Mosquitto of our own on a free port, with persistence, that the test may restart."""
+
+    def __init__(self, tmp_path):
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not os.access(binary, os.X_OK):
+            service_missing("Mosquitto", "mosquitto binary not found")
+        self.binary = binary
+        self.port = free_port()
+        self.dir = tmp_path
+        self.conf = tmp_path / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {tmp_path}/\n"
+            "max_queued_messages 0\n"
+            "max_inflight_messages 0\n"
+            "log_dest none\n"
+        )
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("private mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: mosquitto writes its persistence file
+            self.proc.wait(10)
+
+
+def test_no_message_lost_when_the_broker_restarts_mid_stream(envw, mqtt_broker, tmp_path):
+    broker = PrivateBroker(tmp_path)
+    broker.start()
+    total = 3000
+    base = timezone.now().replace(microsecond=0) - timedelta(days=2)
+    publisher = Publisher(
+        BrokerConfig("127.0.0.1", broker.port), client_id=f"pub-{uuid.uuid4().hex[:8]}"
+    )
+    try:
+        assert publisher.wait_connected()
+        with Running("127.0.0.1", broker.port) as consumer:
+            sensors = ["K01-T1", "K01-H1", "K02-T1"]
+            values = {"K01-T1": 20.0, "K01-H1": 50.0, "K02-T1": 19.0}
+            for i in range(total):
+                sensor = sensors[i % 3]
+                ts = base + timedelta(seconds=60 * (i // 3))
+                vault = sensor[:3]
+                publisher.publish(vault, sensor, {"ts": ts.isoformat(), "value": values[sensor]})
+                if i == total // 3:
+                    # Let part of the stream through, then restart the broker under it.
+                    time.sleep(0.3)
+                    broker.stop()
+                    time.sleep(1.0)
+                    broker.start()
+            assert publisher.flush(60), "publisher could not deliver"
+            assert wait_for(lambda: Reading.objects.count() >= total, 60), (
+                Reading.objects.count(),
+                consumer.totals,
+            )
+            assert consumer.connections >= 2  # it did reconnect
+        assert Reading.objects.count() == total
+        counts = dict(IngestCounter.objects.filter(source="mqtt").values_list("outcome", "count"))
+        # Redelivered messages are recognised as duplicates, never stored twice.
+        assert counts["accepted"] == total
+        assert set(counts) <= {"accepted", "duplicate"}
+    finally:
+        publisher.close()
+        broker.stop()

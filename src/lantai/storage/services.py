@@ -424,7 +424,6 @@ def repair_copy(copy: ObjectCopy, *, actor=None) -> ObjectCopy:
         except DigestMismatch:
             _set_status(source, CopyStatus.CORRUPT, "fixity", actor)
             continue
-        copy.status = CopyStatus.MISSING if copy.status == CopyStatus.OK else copy.status
         _set_status(copy, CopyStatus.OK, "repair", actor)
         return copy
     raise StorageError(_("没有完好的副本可用于修复：%(key)s") % {"key": obj.key})

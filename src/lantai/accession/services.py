@@ -1161,15 +1161,12 @@ def statistics_for(actor, year: int, *, baseline_year: int | None = None) -> dic
     return accession_statistics(year, baseline_year=baseline_year)
 
 
-#: Cells a spreadsheet would run as a formula start with one of these.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
 def safe_cell(value: Any) -> Any:
-    """A value for an exported cell: text that looks like a formula is neutralised."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """A value for an exported cell: numbers stay numbers, text goes through the report's
+    neutralise (a leading = + - @ tab or CR is never read as a formula)."""
+    from lantai.accession.report import neutralise
+
+    return neutralise(value) if isinstance(value, str) else value
 
 
 def export_statistics_xlsx(

@@ -1,0 +1,195 @@
+"""Accession screens: batch list and detail, upload with the report (counts per kind, issue
+list filtered by kind and paged), .xlsx report, submit, accept, return, handover PDF, mapping
+editor; who sees and does what."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from accession.workflow_world import (  # noqa: F401
+    HEADERS,
+    bad_rows,
+    good_rows,
+    run_jobs,
+    upload_file,
+    wf,
+)
+from lantai.accession import services
+from lantai.accession.models import BatchStatus, ColumnMapping, TransferBatch
+
+pytestmark = pytest.mark.django_db
+
+
+def upload_via_view(client, batch, rows, run_jobs, **extra):  # noqa: F811
+    with run_jobs():
+        return client.post(
+            reverse("accession:batch_upload", args=[batch.pk]),
+            {"catalog": upload_file(rows), **extra},
+        )
+
+
+def test_officer_creates_uploads_sees_errors_and_report(wf, run_jobs):  # noqa: F811
+    client = wf.client("officer_a")
+    page = client.get(reverse("accession:batch_create"))
+    assert page.status_code == 200 and 'name="unit"' not in page.content.decode()
+    response = client.post(
+        reverse("accession:batch_create"), {"fonds": wf.fonds_a.pk, "title": "2011年文书"}
+    )
+    batch = TransferBatch.objects.get()
+    assert response.status_code == 302 and batch.unit == wf.unit_a
+    response = upload_via_view(client, batch, bad_rows(), run_jobs)
+    assert response.status_code == 302
+    detail = client.get(reverse("accession:batch_detail", args=[batch.pk])).content.decode()
+    assert "检测未通过" in detail
+    assert 'data-kind="required"' in detail and 'data-kind="date"' in detail
+    assert "issue-required" in detail and "2011-02-31" in detail
+    # Filter the list by kind (the htmx partial).
+    partial = client.get(
+        reverse("accession:batch_issues", args=[batch.pk]), {"kind": "date"}
+    ).content.decode()
+    assert "issue-date" in partial and "issue-required" not in partial
+    # The .xlsx report.
+    report = client.get(reverse("accession:batch_report", args=[batch.pk]))
+    assert report.status_code == 200
+    book = load_workbook(io.BytesIO(b"".join(report.streaming_content)), read_only=True)
+    text = " ".join(
+        str(cell)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for cell in row
+        if cell
+    )
+    assert "2011-02-31" in text
+    # No submit while there are errors.
+    assert 'id="submit-form"' not in detail
+
+
+def test_issue_list_pages(wf, run_jobs):  # noqa: F811
+    client = wf.client("officer_a")
+    batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)
+    rows = good_rows(count=80)
+    for row in rows:
+        row[1] = ""  # 80 missing titles
+    upload_via_view(client, batch, rows, run_jobs)
+    first = client.get(reverse("accession:batch_issues", args=[batch.pk])).content.decode()
+    assert first.count('class="issue ') == 50 and 'rel="next"' in first
+    second = client.get(
+        reverse("accession:batch_issues", args=[batch.pk]), {"page": 2}
+    ).content.decode()
+    assert second.count('class="issue ') >= 30 and 'rel="prev"' in second
+
+
+def test_other_unit_sees_nothing(wf, run_jobs):  # noqa: F811
+    batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)
+    other = wf.client("officer_b")
+    for name in ("batch_detail", "batch_issues", "batch_report", "batch_handover"):
+        assert other.get(reverse(f"accession:{name}", args=[batch.pk])).status_code == 404
+    listing = other.get(reverse("accession:batch_list")).content.decode()
+    assert batch.number not in listing
+    assert (
+        batch.number in wf.client("archivist").get(reverse("accession:batch_list")).content.decode()
+    )
+    assert other.post(reverse("accession:batch_submit", args=[batch.pk])).status_code == 404
+    # Keepers have no accession screens at all.
+    assert wf.client("keeper").get(reverse("accession:batch_list")).status_code == 403
+
+
+def test_submit_accept_and_download_handover(wf, run_jobs):  # noqa: F811
+    officer = wf.client("officer_a")
+    batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)
+    upload_via_view(officer, batch, good_rows(count=4), run_jobs)
+    detail = officer.get(reverse("accession:batch_detail", args=[batch.pk])).content.decode()
+    assert 'id="submit-form"' in detail and 'id="no-issues"' in detail
+    officer.post(reverse("accession:batch_submit", args=[batch.pk]), {"opening_opinion": "开放"})
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.SUBMITTED
+    # The officer may not accept.
+    assert officer.post(reverse("accession:batch_accept", args=[batch.pk])).status_code == 403
+    archivist = wf.client("archivist")
+    with run_jobs():
+        response = archivist.post(reverse("accession:batch_accept", args=[batch.pk]))
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.ACCEPTED
+    detail = archivist.get(reverse("accession:batch_detail", args=[batch.pk])).content.decode()
+    assert 'id="handover-link"' in detail
+    for client in (archivist, officer):
+        pdf = client.get(reverse("accession:batch_handover", args=[batch.pk]))
+        assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+        assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+    assert (
+        wf.client("officer_b").get(reverse("accession:batch_handover", args=[batch.pk])).status_code
+        == 404
+    )
+
+
+def test_return_needs_a_reason(wf, run_jobs):  # noqa: F811
+    batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)
+    upload_via_view(wf.client("officer_a"), batch, good_rows(), run_jobs)
+    archivist = wf.client("archivist")
+    response = archivist.post(reverse("accession:batch_return", args=[batch.pk]), {"reason": ""})
+    assert response.status_code == 400 and "errorlist" in response.content.decode()
+    response = archivist.post(
+        reverse("accession:batch_return", args=[batch.pk]), {"reason": "缺少开放意见"}
+    )
+    assert response.status_code == 302
+    page = wf.client("officer_a").get(reverse("accession:batch_detail", args=[batch.pk]))
+    assert "缺少开放意见" in page.content.decode()
+
+
+def test_status_panel_reloads_page_when_done(wf):  # noqa: F811
+    batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)
+    response = wf.client("officer_a").get(reverse("accession:batch_status", args=[batch.pk]))
+    assert response.status_code == 204 and response["HX-Refresh"] == "true"
+    TransferBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.CHECKING)
+    response = wf.client("officer_a").get(reverse("accession:batch_status", args=[batch.pk]))
+    assert response.status_code == 200 and b"hx-trigger" in response.content
+
+
+def test_mapping_editor_prefills_from_catalog_and_saves(wf, run_jobs):  # noqa: F811
+    officer = wf.client("officer_a")
+    batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)
+    upload_via_view(officer, batch, good_rows(), run_jobs)
+    url = reverse("accession:mapping_create")
+    page = officer.get(url, {"unit": wf.unit_a.pk, "batch": batch.pk}).content.decode()
+    assert 'value="档号"' in page and '<option value="reference_code" selected>' in page
+    response = officer.post(
+        url,
+        {
+            "unit": wf.unit_a.pk,
+            "name": "本单位目录",
+            "header": ["标题", "档案号", ""],
+            "field": ["title", "reference_code", ""],
+        },
+    )
+    assert response.status_code == 302
+    saved = ColumnMapping.objects.get(unit=wf.unit_a)
+    assert saved.mapping == {"标题": "title", "档案号": "reference_code"}
+    bad = officer.post(
+        url, {"unit": wf.unit_a.pk, "name": "x", "header": ["a", "b"], "field": ["title", "title"]}
+    )
+    assert bad.status_code == 400 and "errorlist" in bad.content.decode()
+    # Another unit's officer may not edit it; the archivist may.
+    assert (
+        wf.client("officer_b").get(reverse("accession:mapping_edit", args=[saved.pk])).status_code
+        == 403
+    )
+    assert (
+        wf.client("archivist").get(reverse("accession:mapping_edit", args=[saved.pk])).status_code
+        == 200
+    )
+    # The saved mapping is offered on the upload form.
+    detail = officer.get(reverse("accession:batch_detail", args=[batch.pk])).content.decode()
+    assert "本单位目录" in detail
+
+
+def test_nav_and_dashboard_links(wf):  # noqa: F811
+    archivist = wf.client("archivist").get(reverse("core:dashboard")).content.decode()
+    assert reverse("accession:batch_list") in archivist
+    assert 'id="accession-stats-link"' in archivist
+    officer = wf.client("officer_a").get(reverse("core:dashboard")).content.decode()
+    assert reverse("accession:batch_list") in officer and "accession-card" not in officer

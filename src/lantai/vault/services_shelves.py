@@ -769,6 +769,8 @@ class Whereabouts:
     via_volume: Volume | None = None
     out_on: Circulation | None = None
     pending: list[Circulation] = field(default_factory=list)
+    #: Set by the template tag: whether the viewer may open the circulation.
+    can_manage: bool = False
 
     @property
     def vault(self) -> Vault | None:

@@ -13,6 +13,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -84,8 +86,22 @@ def home(request: HttpRequest) -> HttpResponse:
         "overdue": shelves.overdue_circulations().count(),
         "pending": Circulation.objects.filter(status=CirculationStatus.REQUESTED).count(),
         "crumbs": _crumbs()[:1],
+        "env_panel": _optional_template(ENV_HOME_PANEL),
     }
     return render(request, "vault/shelves/home.html", context)
+
+
+#: The environment side's part of the 库房 home page (live status, alarms, links), included
+#: when that template exists; it receives the same context (``rows``: one per vault).
+ENV_HOME_PANEL = "vault/env/_home_panel.html"
+
+
+def _optional_template(name: str) -> str | None:
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return None
+    return name
 
 
 @login_required

@@ -1,0 +1,301 @@
+# ruff: noqa: F811  (pytest fixtures imported below are used as test arguments)
+"""Environment screens, the batch endpoint, charts and the monthly report."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from lantai.audit.models import AuditAction, AuditEntry
+from lantai.vault import services_env as env
+from lantai.vault.models import Alarm, AlarmStatus, Reading, ReadingRollup, Sensor
+from vault.env_world import envw, minutes_ago  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/vault/readings"
+
+
+def client_for(user) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_batch_endpoint_with_a_device_token(envw):
+    device, token = env.issue_token(None, "网关一", envw.vault)
+    body = {
+        "readings": [
+            envw.reading(envw.temp, 21, minutes_ago(2)),
+            envw.reading(envw.temp, float("nan"), minutes_ago(1)),
+            envw.reading(envw.other_temp, 21, minutes_ago(1)),  # another vault's sensor
+        ]
+    }
+    c = Client()
+    r = c.post(
+        URL,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.content
+    data = r.json()
+    assert data["accepted"] == 1 and data["counts"] == {
+        "accepted": 1,
+        "not_a_number": 1,
+        "wrong_vault": 1,
+    }
+    assert {x["reason"] for x in data["rejects"]} == {"not_a_number", "wrong_vault"}
+    # Not JSON at all: 400, counted.
+    r = c.post(
+        URL,
+        data=b"{oops",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 400 and r.json()["counts"] == {"malformed": 1}
+    # No token, a wrong one or a revoked one: 401.
+    assert c.post(URL, data="[]", content_type="application/json").status_code == 401
+    assert (
+        c.post(
+            URL,
+            data="[]",
+            content_type="application/json",
+            headers={"Authorization": "Bearer nope"},
+        ).status_code
+        == 401
+    )
+    env.revoke_token(None, device)
+    assert (
+        c.post(
+            URL,
+            data="[]",
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        ).status_code
+        == 401
+    )
+
+
+def test_batch_endpoint_with_a_keeper_session(envw):
+    body = json.dumps([envw.reading(envw.hum, 50, minutes_ago(1))])
+    keeper = Client(enforce_csrf_checks=True)
+    keeper.force_login(envw.keeper)
+    assert keeper.post(URL, data=body, content_type="application/json").status_code == 403  # CSRF
+    keeper.get(reverse("vault:env_dashboard"))
+    csrf = keeper.cookies["csrftoken"].value
+    r = keeper.post(URL, data=body, content_type="application/json", headers={"X-CSRFToken": csrf})
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    archivist = client_for(envw.archivist)
+    assert archivist.post(URL, data=body, content_type="application/json").status_code == 403
+
+
+def test_dashboard_status_and_badge(envw):
+    env.ingest(
+        [envw.reading(envw.temp, 30, minutes_ago(1)), envw.reading(envw.hum, 52, minutes_ago(1))],
+        source="http",
+    )
+    c = client_for(envw.keeper)
+    page = c.get(reverse("vault:env_dashboard")).content.decode()
+    assert "一号库房" in page and "高于上限" in page and 'hx-get="/vault/env/status/"' in page
+    assert 'data-mould="low"' in page
+    badge = c.get(reverse("vault:env_alarm_badge")).content.decode()
+    assert "告警 1" in badge
+    assert client_for(envw.public).get(reverse("vault:env_dashboard")).status_code == 403
+    # The archivist may look, not act.
+    alarm = Alarm.objects.get()
+    page = (
+        client_for(envw.archivist)
+        .get(reverse("vault:env_alarm_detail", args=[alarm.pk]))
+        .content.decode()
+    )
+    assert "确认告警" not in page
+
+
+def test_acknowledge_and_resolve_through_the_screens(envw):
+    env.ingest([envw.reading(envw.smoke, 1, minutes_ago(1))], source="http")
+    alarm = Alarm.objects.get()
+    c = client_for(envw.keeper)
+    r = c.post(reverse("vault:env_alarm_resolve", args=[alarm.pk]), {"note": "x"})
+    assert r.status_code == 422 and "请先确认" in r.content.decode()
+    r = c.post(reverse("vault:env_alarm_acknowledge", args=[alarm.pk]), {"note": "前往现场"})
+    assert r.status_code == 302
+    r = c.post(reverse("vault:env_alarm_resolve", args=[alarm.pk]), {"note": ""})
+    assert r.status_code == 422 and "请填写处置说明" in r.content.decode()
+    r = c.post(
+        reverse("vault:env_alarm_resolve", args=[alarm.pk]),
+        {"note": "误报：烟感被灰尘触发，已清洁"},
+    )
+    assert r.status_code == 302
+    alarm.refresh_from_db()
+    assert alarm.status == AlarmStatus.RESOLVED and alarm.resolved_by == envw.keeper
+    assert (
+        client_for(envw.archivist)
+        .post(reverse("vault:env_alarm_acknowledge", args=[alarm.pk]))
+        .status_code
+        == 403
+    )
+
+
+def test_sensor_registry_screens(envw):
+    c = client_for(envw.keeper)
+    r = c.post(
+        reverse("vault:env_sensor_new"),
+        {"code": "bad code!", "vault": "", "kind": "temperature", "heartbeat_seconds": "5"},
+    )
+    assert r.status_code == 422
+    text = r.content.decode()
+    assert "传感器编号只能由" in text and "请选择库房" in text and "心跳间隔" in text
+    r = c.post(
+        reverse("vault:env_sensor_new"),
+        {
+            "code": "K01-T2",
+            "name": "二号温度",
+            "vault": envw.vault.pk,
+            "kind": "temperature",
+            "low": "15",
+            "high": "22",
+            "heartbeat_seconds": "120",
+            "active": "true",
+        },
+    )
+    assert r.status_code == 302
+    sensor = Sensor.objects.get(code="K01-T2")
+    assert (sensor.low, sensor.high, sensor.heartbeat_seconds) == (15, 22, 120)
+    assert AuditEntry.objects.filter(
+        object_type="vault.sensor", object_id=str(sensor.pk), action=AuditAction.CREATE
+    ).exists()
+    r = c.post(
+        reverse("vault:env_sensor_edit", args=[sensor.pk]),
+        {
+            "code": "K01-T2",
+            "vault": envw.vault.pk,
+            "kind": "temperature",
+            "low": "25",
+            "high": "22",
+            "heartbeat_seconds": "120",
+        },
+    )
+    assert r.status_code == 422 and "报警上限应大于下限" in r.content.decode()
+    assert client_for(envw.archivist).get(reverse("vault:env_sensor_new")).status_code == 403
+    page = c.get(reverse("vault:env_sensors")).content.decode()
+    assert "lantai/vault/K01/K01-T2" in page and "防潮" in page
+
+
+def test_chart_series_24h_30d_1y(envw):
+    now = timezone.now().replace(second=0, microsecond=0)
+    readings = [
+        envw.reading(envw.temp, 20 + (i % 10) / 10, now - timedelta(minutes=i))
+        for i in range(0, 3000)
+    ]
+    env.ingest(readings, source="csv")
+    env.rollup(now - timedelta(days=3), now)
+    c = client_for(envw.archivist)
+    url = reverse("vault:env_sensor_series", args=[envw.temp.pk])
+    day = c.get(url, {"span": "24h"}).json()
+    assert len(day["points"]) in (1440, 1441) and day["limits"] == {"low": 14.0, "high": 24.0}
+    assert day["points"][0][0] < day["points"][-1][0]
+    month = c.get(url, {"span": "30d"}).json()
+    assert len(month["points"]) == 3000
+    year = c.get(url, {"span": "1y"}).json()
+    hours = ReadingRollup.objects.filter(sensor=envw.temp, bucket_seconds=3600).count()
+    assert len(year["points"]) == hours and len(year["min"]) == hours and hours >= 50
+    assert c.get(url, {"span": "5y"}).status_code == 422
+    page = c.get(reverse("vault:env_sensor_detail", args=[envw.temp.pk])).content.decode()
+    assert "lantai/vendor/echarts.min.js" in page and "vault/env-chart.js" in page
+
+
+def test_rollups_and_retention(envw, settings):
+    settings.LANTAI_VAULT_RAW_DAYS = 2
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    old = [
+        envw.reading(envw.hum, 50 + (i % 3), now - timedelta(days=4, minutes=i))
+        for i in range(1, 121)
+    ]
+    fresh = [envw.reading(envw.hum, 55, now - timedelta(minutes=i)) for i in range(1, 30)]
+    env.ingest(old + fresh, source="csv")
+    result = env.maintain(now=now)
+    assert result["readings"] == 120
+    assert Reading.objects.filter(sensor=envw.hum).count() == 29
+    hourly = ReadingRollup.objects.filter(
+        sensor=envw.hum, bucket_seconds=3600, ts__lt=now - timedelta(days=3)
+    )
+    assert sum(r.count for r in hourly) == 120
+    ten = ReadingRollup.objects.filter(
+        sensor=envw.hum, bucket_seconds=600, ts__lt=now - timedelta(days=3)
+    )
+    assert (
+        len(ten) == 12
+        and min(r.min_value for r in ten) == 50
+        and max(r.max_value for r in ten) == 52
+    )
+    assert all(r.ts.minute % 10 == 0 and r.ts.second == 0 for r in ten)
+    # 30 days now mixes 10-minute averages (before retention) and raw readings.
+    series = env.series(envw.keeper, envw.hum, "30d", now=now)
+    assert len(series["points"]) == 12 + 29
+
+
+def test_monthly_report_pdf_and_xlsx(envw):
+    now = timezone.localtime()
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # 100 readings this month: 75 in range, 25 too warm.
+    readings = [
+        envw.reading(envw.temp, 20 if i < 75 else 26, start + timedelta(minutes=i))
+        for i in range(100)
+    ]
+    readings = [r for r in readings if env.parse_timestamp(r["ts"]) < timezone.now()]
+    env.ingest(readings, source="csv")
+    month = f"{now.year:04d}-{now.month:02d}"
+    report = env.monthly_report(envw.keeper, envw.vault, now.year, now.month)
+    row = next(r for r in report["rows"] if r["sensor"] == envw.temp)
+    n = len(readings)
+    assert row["count"] == n and row["in_range"] == pytest.approx(min(75, n) / n)
+    assert len(report["alarms"]) == (1 if n > 75 else 0)
+    c = client_for(envw.keeper)
+    pdf = c.get(
+        reverse("vault:env_report"), {"vault": envw.vault.pk, "month": month, "format": "pdf"}
+    )
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    xlsx = c.get(
+        reverse("vault:env_report"), {"vault": envw.vault.pk, "month": month, "format": "xlsx"}
+    )
+    book = load_workbook(io.BytesIO(xlsx.content))
+    cells = [c.value for row in book.worksheets[0].iter_rows() for c in row]
+    assert "K01-T1 K01-T1" in cells and f"{min(75, n) / n * 100:.1f}%" in cells
+    assert book.worksheets[1].max_row == 1 + len(report["alarms"])
+    assert (
+        AuditEntry.objects.filter(action=AuditAction.EXPORT, object_type="vault.vault").count() == 2
+    )
+    page = c.get(reverse("vault:env_report"), {"vault": envw.vault.pk, "month": "2026-13"})
+    assert page.status_code == 422 and "月份" in page.content.decode()
+
+
+def test_csv_import_screen_and_ingest_stats(envw):
+    c = client_for(envw.keeper)
+    first, second = minutes_ago(3).isoformat(), minutes_ago(2).isoformat()
+    content = f"sensor,ts,value\nK01-T1,{first},20\nK01-T1,{second},abc\n"
+    upload = io.BytesIO(content.encode())
+    upload.name = "r.csv"
+    r = c.post(reverse("vault:env_import"), {"file": upload})
+    assert r.status_code == 200 and "入库 1 条" in r.content.decode()
+    page = c.get(reverse("vault:env_ingest")).content.decode()
+    assert "读数不是有效数字" in page and "csv" in page
+    r = c.post(reverse("vault:env_import"), {})
+    assert r.status_code == 422
+
+
+def test_token_screen_shows_the_token_once(envw):
+    c = client_for(envw.keeper)
+    r = c.post(reverse("vault:env_tokens"), {"name": "网关二", "vault": envw.vault.pk})
+    text = r.content.decode()
+    token = re.search(r"<code>(lt_[A-Za-z0-9_-]+)</code>", text).group(1)
+    assert "只显示这一次" in text and env.authenticate_token(token) is not None
+    assert token not in c.get(reverse("vault:env_tokens")).content.decode()
+    assert c.post(reverse("vault:env_tokens"), {"name": ""}).status_code == 422

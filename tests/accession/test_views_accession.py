@@ -193,3 +193,63 @@ def test_nav_and_dashboard_links(wf):  # noqa: F811
     assert 'id="accession-stats-link"' in archivist
     officer = wf.client("officer_a").get(reverse("core:dashboard")).content.decode()
     assert reverse("accession:batch_list") in officer and "accession-card" not in officer
+
+
+def test_every_screen_renders(wf, run_jobs):  # noqa: F811
+    archivist = wf.client("archivist")
+    acquisition = services.save_acquisition(
+        wf.users["archivist"],
+        {"method": "donation", "donor_name": "张三", "donor_kind": "person"},
+    )
+    campaign = services.save_campaign(wf.users["archivist"], {"title": "征集"})
+    plan = services.save_plan(
+        wf.users["archivist"],
+        {"unit": wf.unit_a, "category": "WS", "year_from": 2010, "year_to": 2012,
+         "due_year": 2020, "expected_items": 3},
+    )  # fmt: skip
+    for name, args in (
+        ("batch_list", []),
+        ("batch_create", []),
+        ("mapping_list", []),
+        ("mapping_create", []),
+        ("plan_list", []),
+        ("plan_create", []),
+        ("plan_edit", [plan.pk]),
+        ("acquisition_list", []),
+        ("acquisition_create", []),
+        ("acquisition_detail", [acquisition.pk]),
+        ("acquisition_edit", [acquisition.pk]),
+        ("campaign_create", []),
+        ("campaign_edit", [campaign.pk]),
+        ("statistics", []),
+    ):
+        query = {"unit": wf.unit_a.pk} if name.startswith("mapping") else {}
+        response = archivist.get(reverse(f"accession:{name}", args=args), query)
+        assert response.status_code == 200, name
+    # A baseline after the year is refused with a message, not an error page.
+    response = archivist.get(reverse("accession:statistics"), {"baseline": "2999"}, follow=True)
+    assert response.status_code == 200 and "基准年度须早于统计年度" in response.content.decode()
+
+
+def test_check_job_progress_is_shown(wf, run_jobs):  # noqa: F811
+    batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)
+    upload_via_view(wf.client("officer_a"), batch, good_rows(count=3), run_jobs)
+    batch.refresh_from_db()
+    assert batch.job.kind == "accession.check" and batch.job.progress_done == 3
+    page = wf.client("officer_a").get(reverse("jobs:detail", args=[batch.job.pk]))
+    assert page.status_code == 200  # the officer may watch his own job
+
+
+def test_officer_without_unit_cannot_open_batches(wf):  # noqa: F811
+    from django.contrib.auth.models import Group
+
+    from lantai.accounts.models import User
+
+    loner = User.objects.create_user(username="loner", password="x-Unused-Passw0rd")
+    loner.groups.add(Group.objects.get(name="unit_officer"))
+    client = wf.client("archivist")
+    client.force_login(loner)
+    assert client.get(reverse("accession:batch_list")).status_code == 200
+    response = client.post(reverse("accession:batch_create"), {"fonds": wf.fonds_a.pk})
+    assert response.status_code == 400
+    assert not TransferBatch.objects.exists()

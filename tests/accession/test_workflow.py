@@ -205,3 +205,64 @@ def test_failed_acceptance_leaves_nothing_and_batch_back_in_queue(wf, run_jobs):
     assert not BatchItem.objects.filter(batch=batch).exists()
     assert Item.objects.filter(fonds=wf.fonds_a).count() == 1
     assert not hasattr(batch, "handover") or batch.handover is None
+
+
+def zip_upload(names: dict[str, bytes], name: str = "电子文件.zip"):
+    import io
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member, content in names.items():
+            archive.writestr(member, content)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="application/zip")
+
+
+def test_zip_of_files_checked_and_stored_on_acceptance(wf, run_jobs):  # noqa: F811
+    from lantai.storage.models import Component
+
+    officer, archivist = wf.users["officer_a"], wf.users["archivist"]
+    rows = good_rows(count=2)
+    pdf = b"%PDF-1.4\n% test\n"
+    files = {f"{row[0]}.pdf": pdf + row[0].encode() for row in rows}
+    batch = services.create_batch(officer, fonds=wf.fonds_a)
+    with run_jobs():
+        services.upload_catalog(
+            officer, batch, upload_file(rows), files=zip_upload({**files, "说明.txt": b"x"})
+        )
+    batch.refresh_from_db()
+    upload = services.current_upload(batch)
+    assert upload.files_name == "电子文件.zip"
+    assert Path(upload.files_path).is_relative_to(services.batch_folder(batch))
+    kinds = {row["kind"] for row in services.issue_counts(upload)}
+    assert "file_unreferenced" in kinds
+    with run_jobs():
+        services.upload_catalog(officer, batch, upload_file(rows), files=zip_upload(files))
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.CHECKED, services.issue_counts(
+        services.current_upload(batch)
+    )
+    assert batch.file_count == 2
+    services.submit(officer, batch)
+    with run_jobs():
+        services.accept(archivist, batch)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.ACCEPTED
+    assert Component.objects.filter(item__accession__batch=batch).count() == 2
+
+
+def test_unsafe_zip_is_a_structure_error_and_nothing_written_outside(wf, run_jobs):  # noqa: F811
+    officer = wf.users["officer_a"]
+    batch = services.create_batch(officer, fonds=wf.fonds_a)
+    outside = services.batch_folder(batch).parent / "evil.txt"
+    with run_jobs():
+        services.upload_catalog(
+            officer, batch, upload_file(good_rows()), files=zip_upload({"../evil.txt": b"x"})
+        )
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED
+    kinds = {row["kind"] for row in services.issue_counts(services.current_upload(batch))}
+    assert "structure" in kinds
+    assert not outside.exists()

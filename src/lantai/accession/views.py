@@ -132,6 +132,7 @@ def batch_create(request: HttpRequest) -> HttpResponse:
             "title": _("新建移交批次"),
             "cancel_url": reverse("accession:batch_list"),
         },
+        status=400 if request.method == "POST" else 200,
     )
 
 

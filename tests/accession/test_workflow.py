@@ -266,3 +266,20 @@ def test_unsafe_zip_is_a_structure_error_and_nothing_written_outside(wf, run_job
     kinds = {row["kind"] for row in services.issue_counts(services.current_upload(batch))}
     assert "structure" in kinds
     assert not outside.exists()
+
+
+def test_batch_not_stuck_when_its_job_is_cancelled(wf):  # noqa: F811
+    from lantai.jobs import services as jobs
+
+    officer = wf.users["officer_a"]
+    batch = services.create_batch(officer, fonds=wf.fonds_a)
+    # No on-commit run here: the check job stays queued, and the officer cancels it.
+    services.upload_catalog(officer, batch, upload_file(good_rows()))
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.CHECKING
+    jobs.cancel(officer, batch.job)
+    batch = services.settle(batch)
+    assert batch.status == BatchStatus.FAILED
+    assert services.upload_catalog(officer, batch, upload_file(good_rows()))
+    # Nothing of the upload is left in a staging folder.
+    assert not list(services.batch_folder(batch).glob(".staging-*"))

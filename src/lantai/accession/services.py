@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -321,6 +322,40 @@ def _clean_mapping(mapping: dict | None) -> dict[str, str]:
     return {str(header).strip()[:100]: field for header, field in cleaned.items() if header}
 
 
+def _job_over(batch: TransferBatch) -> bool:
+    """Whether the batch's job ended without moving the batch on (cancelled while queued, its
+    worker died): then the batch must not stay *checking* or *accepting* for ever."""
+    from lantai.jobs.models import Job, JobStatus
+
+    if batch.status not in (BatchStatus.CHECKING, BatchStatus.ACCEPTING) or not batch.job_id:
+        return False
+    ended = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.SUCCEEDED)
+    return Job.objects.filter(pk=batch.job_id, status__in=ended).exists()
+
+
+def settle(batch: TransferBatch) -> TransferBatch:
+    """A batch whose job ended without moving it on goes back: *checking* → *failed* (upload
+    again), *accepting* → *submitted* (accept again). Returns the fresh batch."""
+    if not _job_over(batch):
+        return batch
+    with transaction.atomic():
+        batch = TransferBatch.objects.select_for_update().get(pk=batch.pk)
+        if not _job_over(batch):
+            return batch
+        previous = batch.status
+        batch.status = (
+            BatchStatus.FAILED if previous == BatchStatus.CHECKING else BatchStatus.SUBMITTED
+        )
+        batch.save(update_fields=["status"])
+        record(
+            AuditAction.UPDATE,
+            obj=batch,
+            username="system",
+            detail={"event": "job_ended", "from": previous, "to": batch.status},
+        )
+    return batch
+
+
 def upload_catalog(
     actor,
     batch: TransferBatch,
@@ -356,60 +391,85 @@ def upload_catalog(
     if errors:
         raise ValidationError(errors)
 
-    with transaction.atomic():
-        batch = TransferBatch.objects.select_for_update().get(pk=batch.pk)
-        if batch.status not in UPLOADABLE:
-            raise ValidationError(
-                {
-                    "catalog": [
-                        _("批次状态为“%(status)s”，不能上传目录。")
-                        % {"status": batch.get_status_display()}
-                    ]
-                }
-            )
-        sequence = batch.uploads.count() + 1
-        folder = batch_folder(batch) / f"upload-{sequence:03d}"
-        if folder.exists():  # left by an upload whose transaction rolled back
-            shutil.rmtree(folder)
-        catalog_path = folder / f"catalog{suffix}"
-        sha256, size = _copy_into(catalog_file, catalog_path, limit=CATALOG_MAX_BYTES)
-        files_path = ""
-        if files is not None:
-            if files_is_dir:
-                files_path = str(Path(files).resolve())
-                files_name = files_name or files_path
-            else:
-                files_path = str(folder / "files.zip")
-                _copy_into(files, Path(files_path))
-        upload = CatalogUpload.objects.create(
-            batch=batch,
-            catalog_name=name[:255],
-            catalog_path=str(catalog_path),
-            catalog_sha256=sha256,
-            files_name=files_name[:255],
-            files_path=files_path,
-            mapping=mapping,
-            uploaded_by=actor if getattr(actor, "pk", None) else None,
+    def refuse(status_label) -> ValidationError:
+        return ValidationError(
+            {"catalog": [_("批次状态为“%(status)s”，不能上传目录。") % {"status": status_label}]}
         )
-        from lantai.jobs.services import enqueue
 
-        job = enqueue("accession.check", {"upload": upload.pk}, user=actor)
-        batch.status = BatchStatus.CHECKING
-        batch.job = job
-        batch.save(update_fields=["status", "job"])
-        record(
-            AuditAction.CREATE,
-            actor=actor,
-            obj=upload,
-            detail={
-                "batch": batch.number,
-                "catalog": name,
-                "sha256": sha256,
-                "size": size,
-                "files": files_name,
-                "mapping": mapping,
-            },
+    batch = settle(batch)
+    if batch.status not in UPLOADABLE:
+        raise refuse(batch.get_status_display())
+    # Copy first, outside the transaction: a large ZIP must not hold the database's write
+    # lock while it streams to disk. The staging folder becomes the upload's folder below.
+    staging = batch_folder(batch) / f".staging-{uuid.uuid4().hex}"
+    try:
+        sha256, size = _copy_into(
+            catalog_file, staging / f"catalog{suffix}", limit=CATALOG_MAX_BYTES
         )
+        if files is not None and not files_is_dir:
+            _copy_into(files, staging / "files.zip")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    folder: Path | None = None
+    try:
+        with transaction.atomic():
+            batch = TransferBatch.objects.select_for_update().get(pk=batch.pk)
+            if batch.status not in UPLOADABLE and not _job_over(batch):
+                raise refuse(batch.get_status_display())
+            sequence = batch.uploads.count() + 1
+            folder = batch_folder(batch) / f"upload-{sequence:03d}"
+            if folder.exists():  # left by an upload whose transaction rolled back
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+            catalog_path = folder / f"catalog{suffix}"
+            files_path = ""
+            if files is not None:
+                if files_is_dir:
+                    files_path = str(Path(files).resolve())
+                    files_name = files_name or files_path
+                else:
+                    files_path = str(folder / "files.zip")
+            upload = CatalogUpload.objects.create(
+                batch=batch,
+                catalog_name=name[:255],
+                catalog_path=str(catalog_path),
+                catalog_sha256=sha256,
+                files_name=files_name[:255],
+                files_path=files_path,
+                mapping=mapping,
+                uploaded_by=actor if getattr(actor, "pk", None) else None,
+            )
+            from lantai.jobs.services import enqueue
+
+            job = enqueue("accession.check", {"upload": upload.pk}, user=actor)
+            batch.status = BatchStatus.CHECKING
+            batch.job = job
+            batch.save(update_fields=["status", "job"])
+            record(
+                AuditAction.CREATE,
+                actor=actor,
+                obj=upload,
+                detail={
+                    "batch": batch.number,
+                    "catalog": name,
+                    "sha256": sha256,
+                    "size": size,
+                    "files": files_name,
+                    "mapping": mapping,
+                },
+            )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if (
+            folder is not None
+            and folder.exists()
+            and not CatalogUpload.objects.filter(
+                catalog_path=str(folder / f"catalog{suffix}")
+            ).exists()
+        ):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     return upload
 
 
@@ -515,6 +575,7 @@ def accept(actor, batch: TransferBatch):
     require(actor, MANAGE)
     from lantai.jobs.services import enqueue
 
+    settle(batch)
     with transaction.atomic():
         batch = TransferBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.status != BatchStatus.SUBMITTED:

@@ -188,7 +188,7 @@ def _detail_context(request: HttpRequest, batch: TransferBatch) -> dict[str, Any
 
 @_submitter
 def batch_detail(request: HttpRequest, pk) -> HttpResponse:
-    batch = _batch_or_404(request, pk)
+    batch = services.settle(_batch_or_404(request, pk))
     return render(request, "accession/batch_detail.html", _detail_context(request, batch))
 
 
@@ -196,7 +196,7 @@ def batch_detail(request: HttpRequest, pk) -> HttpResponse:
 def batch_status(request: HttpRequest, pk) -> HttpResponse:
     """The status panel, polled while the batch is being checked or accepted; once that ends
     the whole page reloads to show the report."""
-    batch = _batch_or_404(request, pk)
+    batch = services.settle(_batch_or_404(request, pk))
     if batch.status not in BUSY:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"

@@ -267,3 +267,19 @@ def test_seed_demo_accession(wf):  # noqa: F811
     assert len({r["plan"].programme for r in rows}) == 1
     stats = services.accession_statistics(THIS_YEAR)
     assert stats["received_totals"]["total"] >= 1
+
+
+def test_seed_demo_accession_on_the_demo_archive(db, settings, tmp_path):
+    from lantai.holdings.demo.generator import load_demo
+
+    settings.DATA_DIR = tmp_path
+    load_demo(items=3000, with_users=False)
+    created = services.seed_demo_accession()
+    assert created["plans"] >= 12 and created["batches"] >= 3
+    rows = services.plan_progress(None)
+    kinds = {r["plan"].unit.kind for r in rows}
+    assert {"school", "hospital"} <= kinds
+    assert any(r["plan"].category.livelihood for r in rows)
+    assert any(r["overdue"] for r in rows) and any(r["received_items"] for r in rows)
+    stats = services.accession_statistics(THIS_YEAR)
+    assert stats["received_totals"]["total"] > 0 and stats["growth_percent"] is not None

@@ -58,7 +58,7 @@ class UploadForm(forms.Form):
         label=_("列对应关系（可选）"),
         queryset=ColumnMapping.objects.none(),
         required=False,
-        empty_label=_("自动识别表头"),
+        empty_label=_("自动：本单位已保存的对应关系与常见表头"),
     )
 
     def __init__(self, *args, batch=None, **kwargs):

@@ -407,8 +407,10 @@ def _col_index(letters: str) -> int:
 
 
 def _limits() -> tuple[int, int]:
+    # Spreadsheet XML compresses far better than scanned files (repeated tags), hence limits
+    # of its own; a sheet past LANTAI_CATALOG_CALAMINE_MAX_BYTES is read as a stream anyway.
     total = int(getattr(settings, "LANTAI_CATALOG_MAX_UNPACKED", 2 << 30))
-    ratio = int(getattr(settings, "LANTAI_ZIP_MAX_RATIO", 200))
+    ratio = int(getattr(settings, "LANTAI_CATALOG_MAX_RATIO", 1000))
     return total, ratio
 
 

@@ -49,8 +49,12 @@ from lantai.holdings.models import (
 
 #: Rows per chunk: cleaned rows are checked against holdings and inserted this many at a time.
 CHUNK = 5_000
-#: Issues stored per upload at most (the summary still counts all of them).
-MAX_ISSUES = int(getattr(settings, "LANTAI_CATALOG_MAX_ISSUES", 100_000))
+
+
+def max_issues() -> int:
+    """Issues stored per upload at most (the summary still counts all of them)."""
+    return int(getattr(settings, "LANTAI_CATALOG_MAX_ISSUES", 100_000))
+
 
 Progress = Callable[..., None] | None
 
@@ -131,11 +135,11 @@ def _choice_map(choices, words: dict[str, str]) -> dict[str, str]:
 
 class IssueSink:
     """Collects findings: counts every one, stores them in bulk (``upload`` given) up to
-    ``MAX_ISSUES``, and remembers the first few for exceptions."""
+    ``max_issues()``, and remembers the first few for exceptions."""
 
-    def __init__(self, upload: CatalogUpload | None = None, limit: int = MAX_ISSUES) -> None:
+    def __init__(self, upload: CatalogUpload | None = None, limit: int | None = None) -> None:
         self.upload = upload
-        self.limit = limit
+        self.limit = max_issues() if limit is None else limit
         self.errors = 0
         self.warnings = 0
         self.by_kind: dict[str, int] = defaultdict(int)
@@ -368,10 +372,16 @@ class Engine:
         self._schemes: dict[int, Any] = {}
         self._used: dict[str, frozenset[str]] = {}
         self._code_templates: list[str] | None = None
+        self._row_uncertain = False
+        # Numbers of rows whose numbering scope is uncertain (a part disagrees or is unknown),
+        # per category: not counted as missing when looking for gaps.
+        self.loose_numbers: dict[int | None, set[int]] = defaultdict(set)
 
     # -- helpers ------------------------------------------------------------------------------
 
     def issue(self, row, target, value, kind, message, severity=Severity.ERROR) -> None:
+        if kind == IssueKind.MISMATCH or kind == IssueKind.UNKNOWN_CODE:
+            self._row_uncertain = True
         self.sink.add(row, self.columns.get(target, target), value, kind, message, severity)
 
     def scheme(self, category: Category):
@@ -421,6 +431,7 @@ class Engine:
     def clean(self, number: int, raw: dict[str, str]) -> Row | None:
         """Check one row; issues go to the sink. Returns the row if it has no error."""
         errors_before = self.sink.errors
+        self._row_uncertain = False
         flags = self.catalog.cell_flags
         text: dict[str, str] = {}
         for target, value in raw.items():
@@ -697,6 +708,26 @@ class Engine:
                 message = _("%(label)s不能为空（可在该列填写，或由档号给出）") % {"label": label}
             self.issue(number, target, "", IssueKind.REQUIRED, message)
 
+        number_value = volume_no if self.kind == "volume" else item_no
+        if number_value is not None:
+            if category is None:
+                self.loose_numbers[None].add(number_value)
+            elif self._row_uncertain or (series is None and series_text):
+                self.loose_numbers[category.pk].add(number_value)
+            elif year is not None and retention is not None and scheme is not None:
+                self._track_number(
+                    number,
+                    template,
+                    scheme,
+                    category,
+                    year,
+                    retention,
+                    series,
+                    catalog_no,
+                    volume_no,
+                    number_value,
+                )
+
         if self.sink.errors != errors_before:
             return None
 
@@ -775,7 +806,6 @@ class Engine:
                 date_end=date_end,
             )
         row = Row(number, values, code, volume_code, get("volume_title", ""), volume_no)
-        self._track_number(row, template, category, scheme)
         if self.files is not None:
             self._match_files(row, get("file", ""))
         elif get("file"):
@@ -987,40 +1017,67 @@ class Engine:
 
     # -- numbering and gaps ---------------------------------------------------------------------
 
-    def _track_number(self, row: Row, template: str, category, scheme) -> None:
-        values = row.values
+    def _track_number(
+        self,
+        row_number,
+        template,
+        scheme,
+        category,
+        year,
+        retention,
+        series,
+        catalog_no,
+        volume_no,
+        number,
+    ) -> None:
+        """Remember ``number`` in its numbering scope (the parts the template shows; inside a
+        volume, the volume) for the gap check."""
+        series_code = series.code if series is not None else ""
         if self.kind == "volume_items":
-            key: tuple = ("v", row.volume_code)
-            label = row.volume_code
-            number = values["item_no"]
-        elif self.kind == "volume":
-            used = self.used(template)
-            key = (
-                "vol",
-                category.pk,
-                values["year"] if "year" in used else None,
-                values["retention"] if "retention" in used else None,
-                values["catalog_no"] if "catalog" in used else None,
-            )
-            number = values["volume_no"]
-            label = row.code.rsplit(str(number).zfill(scheme.volume_width), 1)[0].rstrip("-·")
+            try:
+                volume_code = refcode.compose(
+                    scheme.volume_template,
+                    refcode.RefParts(
+                        self.fonds.code,
+                        category.code,
+                        year,
+                        retention,
+                        series_code,
+                        catalog_no,
+                        volume_no,
+                    ),
+                    item_width=scheme.item_width,
+                    volume_width=scheme.volume_width,
+                )
+            except refcode.ReferenceCodeError:
+                return
+            key: tuple = ("v", volume_code)
+            label = volume_code
         else:
             used = self.used(template)
+            last = catalog_no if self.kind == "volume" else (series.pk if series else None)
+            last_part = "catalog" if self.kind == "volume" else "series"
             key = (
-                "item",
+                "vol" if self.kind == "volume" else "item",
                 category.pk,
-                values["year"] if "year" in used else None,
-                values["retention"] if "retention" in used else None,
-                values["series_id"] if "series" in used else None,
+                year if "year" in used else None,
+                retention if "retention" in used else None,
+                last if last_part in used else None,
             )
-            number = values["item_no"]
-            label = row.code.rsplit(str(number).zfill(scheme.item_width), 1)[0].rstrip("-·")
+            label = None
         slot = self.numbers.get(key)
         if slot is None:
             slot = self.numbers[key] = (array("l"), array("l"))
-            self.scope_labels[key] = label
+            if label is None:
+                shown = [self.fonds.code, category.code, str(year), retention]
+                if self.kind != "volume" and series_code:
+                    shown.append(series_code)
+                if self.kind == "volume" and catalog_no:
+                    shown.append(catalog_no)
+                label = "·".join(shown)
+            self.scope_labels[key] = (label, category.pk)
         slot[0].append(number)
-        slot[1].append(row.number)
+        slot[1].append(row_number)
 
     def _load_holdings_max(self) -> dict[tuple, int]:
         """Highest number already used in holdings per scope key (before any insert)."""
@@ -1077,9 +1134,12 @@ class Engine:
                 start = holdings_max.get(key, 0) + 1
             order = sorted(range(len(numbers)), key=numbers.__getitem__)
             expected = start
-            scope = self.scope_labels[key]
+            scope, category_id = self.scope_labels[key]
+            loose = self.loose_numbers.get(category_id, set()) | self.loose_numbers.get(None, set())
             for index in order:
                 value = numbers[index]
+                while expected < value and expected in loose:
+                    expected += 1  # a row with this number exists, in doubt about its scope
                 if value > expected:
                     missing = str(expected) if value - 1 == expected else f"{expected}–{value - 1}"
                     if expected == start and start > 1:

@@ -106,7 +106,9 @@ class Command(BaseCommand):
         # full check runs to record every issue and write the report.
         TransferBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.ACCEPTING)
         try:
-            with progress_line(desc=_("检测并接收"), unit=_("行"), quiet=quiet) as bar:
+            with progress_line(
+                desc=_("检测并接收"), unit=_("行"), quiet=quiet, file=self._stream()
+            ) as bar:
                 result = services.run_accept(None, batch.pk, upload.pk, progress=_feed(bar))
         except ValidationError as exc:
             failure = _messages(exc)
@@ -138,7 +140,7 @@ class Command(BaseCommand):
         from lantai.accession.models import BatchStatus, TransferBatch
 
         TransferBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.CHECKING)
-        with progress_line(desc=_("检测"), unit=_("行"), quiet=quiet) as bar:
+        with progress_line(desc=_("检测"), unit=_("行"), quiet=quiet, file=self._stream()) as bar:
             return services.run_check(None, upload.pk, progress=_feed(bar))
 
     def _outcome(self, summary: dict, upload, path: Path, report: Path | None, *, dry_run):
@@ -163,6 +165,11 @@ class Command(BaseCommand):
             self.stderr.write(_("未导入任何条目。检测报告：%(p)s") % {"p": target})
             raise CommandError(_("检测未通过（试运行）"))
         raise CommandError(_("未导入任何条目。检测报告：%(p)s") % {"p": target})
+
+    def _stream(self):
+        # The progress line goes to the command's own stderr stream (not through
+        # OutputWrapper, which would add a line ending to every write).
+        return getattr(self.stderr, "_out", None)
 
     @staticmethod
     def _upload(batch, folder: Path, path: Path, files: Path | None):

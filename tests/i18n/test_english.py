@@ -354,7 +354,12 @@ def test_login_page_in_english_from_accept_language():
     html = response.content.decode()
     assert_english(
         html,
-        present=["Sign in", "failed attempts in a row", "contact the system administrator"],
+        present=[
+            "Sign in",
+            "failed attempts in a row",
+            "contact the system administrator",
+            'aria-label="Language"',
+        ],
         absent=["登录", "连续", "忘记密码", "用户名"],
     )
     assert response.headers["Content-Language"] == "en"

@@ -279,6 +279,29 @@ def test_every_chinese_string_in_the_source_has_an_english_translation():
     assert not missing, f"msgids without an English translation: {list(missing.items())[:10]}"
 
 
+def test_templates_have_no_chinese_outside_translation_tags():
+    """Chinese text in a template must be a msgid: {% translate %}, {% blocktranslate %} or
+    _("…") in a filter argument (e.g. ``|default:_("系统")``). Comments may say anything."""
+    strip = [
+        re.compile(r"\{#.*?#\}", re.S),
+        re.compile(r"\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}", re.S),
+        re.compile(r"\{%\s*blocktrans(?:late)?\b.*?\{%\s*endblocktrans(?:late)?\s*%\}", re.S),
+        re.compile(r"""\{%\s*trans(?:late)?\s+(?:"[^"]*"|'[^']*')[^%]*%\}"""),
+        re.compile(r"""_\(\s*(?:"[^"]*"|'[^']*')\s*\)"""),
+    ]
+    found = []
+    for path in sorted(PACKAGE_DIR.rglob("*.html")):
+        text = path.read_text(encoding="utf-8")
+        for pattern in strip:
+            text = pattern.sub("", text)
+        found += [
+            f"{path.relative_to(PACKAGE_DIR)}: {line.strip()[:120]}"
+            for line in text.splitlines()
+            if CJK.search(line)
+        ]
+    assert not found, "Chinese outside translation tags:\n" + "\n".join(found)
+
+
 # -- pages ----------------------------------------------------------------------------------
 
 

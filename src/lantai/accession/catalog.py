@@ -543,6 +543,9 @@ def _open_xlsx(path: Path) -> Catalog:
 def _flagged(catalog: Catalog, rows, formulas: set[tuple[int, int]]):
     """Cut over-long cells and record them and formula cells in ``catalog.cell_flags``."""
     for number, cells in rows:
+        if not formulas and (not cells or max(map(len, cells)) <= MAX_CELL_CHARS):
+            yield number, cells
+            continue
         for index, cell in enumerate(cells):
             if len(cell) > MAX_CELL_CHARS:
                 cells[index] = cell[:MAX_CELL_CHARS]
@@ -587,7 +590,8 @@ def _calamine_rows(sheet) -> Iterator[tuple[int, list[str]]]:
     first_row, first_col = start[0], start[1]
     pad = [""] * first_col
     for offset, values in enumerate(sheet.iter_rows()):
-        yield first_row + offset + 1, [*pad, *map(cell_text, values)]
+        cells = [v if v.__class__ is str else cell_text(v) for v in values]
+        yield first_row + offset + 1, [*pad, *cells] if pad else cells
 
 
 def _shared_strings(archive: zipfile.ZipFile) -> list[str]:

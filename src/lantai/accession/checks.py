@@ -385,9 +385,9 @@ class Engine:
         self.sink.add(row, self.columns.get(target, target), value, kind, message, severity)
 
     def scheme(self, category: Category):
-        scheme = self._schemes.get(category.pk)
+        scheme = self._schemes.get(category.id)
         if scheme is None:
-            scheme = self._schemes[category.pk] = refcode.scheme_for(self.fonds.pk, category.pk)
+            scheme = self._schemes[category.id] = refcode.scheme_for(self.fonds.id, category.id)
         return scheme
 
     def used(self, template: str) -> frozenset[str]:
@@ -713,7 +713,7 @@ class Engine:
             if category is None:
                 self.loose_numbers[None].add(number_value)
             elif self._row_uncertain or (series is None and series_text):
-                self.loose_numbers[category.pk].add(number_value)
+                self.loose_numbers[category.id].add(number_value)
             elif year is not None and retention is not None and scheme is not None:
                 self._track_number(
                     number,
@@ -779,9 +779,9 @@ class Engine:
                 volume_width=scheme.volume_width,
             )
         values.update(
-            fonds_id=self.fonds.pk,
-            category_id=category.pk,
-            series_id=series.pk if series is not None else None,
+            fonds_id=self.fonds.id,
+            category_id=category.id,
+            series_id=series.id if series is not None else None,
             unit_id=self.batch.unit_id,
             catalog_no=catalog_no,
             year=year,
@@ -1055,11 +1055,11 @@ class Engine:
             label = volume_code
         else:
             used = self.used(template)
-            last = catalog_no if self.kind == "volume" else (series.pk if series else None)
+            last = catalog_no if self.kind == "volume" else (series.id if series else None)
             last_part = "catalog" if self.kind == "volume" else "series"
             key = (
                 "vol" if self.kind == "volume" else "item",
-                category.pk,
+                category.id,
                 year if "year" in used else None,
                 retention if "retention" in used else None,
                 last if last_part in used else None,
@@ -1075,7 +1075,7 @@ class Engine:
                 if self.kind == "volume" and catalog_no:
                     shown.append(catalog_no)
                 label = "·".join(shown)
-            self.scope_labels[key] = (label, category.pk)
+            self.scope_labels[key] = (label, category.id)
         slot[0].append(number)
         slot[1].append(row_number)
 

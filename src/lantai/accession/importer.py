@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 import unicodedata
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -64,50 +65,56 @@ def _sha256(path: Path) -> str:
 class _FastInsert:
     """INSERTs of already-checked rows with ``executemany``, bypassing the per-value work of
     ``bulk_create`` (the engine has cleaned every value; the database's constraints still
-    apply). Columns a row does not give take the field's default, prepared once."""
+    apply). Columns a row does not give take the field's default, prepared once; the row's
+    values are picked in column order by one ``itemgetter``."""
 
     def __init__(self, model, constants: dict[str, Any] | None = None) -> None:
         constants = constants or {}
         quote = connection.ops.quote_name
-        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        varying = [f for f in fields if f.attname not in constants]
+        fixed = [f for f in fields if f.attname in constants]
+        columns = [*varying, *fixed]
         # Identifiers come from the model's own metadata, quoted; values are parameters.
         self.sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
             quote(model._meta.db_table),
-            ", ".join(quote(f.column) for f in self.fields),
-            ", ".join(["%s"] * len(self.fields)),
+            ", ".join(quote(f.column) for f in columns),
+            ", ".join(["%s"] * len(columns)),
         )
-        self.plan: list[tuple[str, Any, Any]] = []
-        for f in self.fields:
-            if f.attname in constants:
-                self.plan.append(
-                    ("const", f.get_db_prep_save(constants[f.attname], connection), None)
-                )
-            elif isinstance(f, models.DateField) and not isinstance(f, models.DateTimeField):
-                self.plan.append(("date", f.attname, connection.ops.adapt_datefield_value))
-            else:
-                # "" for text columns without a default, None for nullable ones (Django's rule).
-                default = f.get_default()
-                if isinstance(f, models.JSONField) or not isinstance(
-                    default, (str, int, float, type(None))
-                ):
-                    default = f.get_db_prep_save(default, connection)
-                self.plan.append(("value", f.attname, default))
+        self.fixed = tuple(f.get_db_prep_save(constants[f.attname], connection) for f in fixed)
+        self.defaults: dict[str, Any] = {}
+        for f in varying:
+            # "" for text columns without a default, None for nullable ones (Django's rule).
+            default = f.get_default()
+            if isinstance(f, models.JSONField) or not isinstance(
+                default, str | int | float | type(None)
+            ):
+                default = f.get_db_prep_save(default, connection)
+            self.defaults[f.attname] = default
+        self.dates = [
+            f.attname
+            for f in varying
+            if isinstance(f, models.DateField) and not isinstance(f, models.DateTimeField)
+        ]
+        self.adapt_date = connection.ops.adapt_datefield_value
+        self.pick = itemgetter(*(f.attname for f in varying))
 
     def rows(self, records: list[dict[str, Any]]) -> list[tuple]:
-        plan = self.plan
+        defaults, dates, adapt, pick, fixed = (
+            self.defaults,
+            self.dates,
+            self.adapt_date,
+            self.pick,
+            self.fixed,
+        )
         out = []
         for record_ in records:
-            get = record_.get
-            values = []
-            for how, key, extra in plan:
-                if how == "const":
-                    values.append(key)
-                elif how == "date":
-                    value = get(key)
-                    values.append(None if value is None else extra(value))
-                else:
-                    values.append(get(key, extra))
-            out.append(tuple(values))
+            full = {**defaults, **record_}
+            for key in dates:
+                value = full[key]
+                if value is not None:
+                    full[key] = adapt(value)
+            out.append(pick(full) + fixed)
         return out
 
     def insert(self, records: list[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from asgiref.local import Local
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import trans_real
 
 from ui.world import world  # noqa: F401  (fixture)
@@ -59,3 +60,18 @@ def english_catalog() -> Path:
                 os.unlink(tmp)
         _forget_loaded_catalogs()
     return MO_PATH
+
+
+@pytest.fixture(autouse=True)
+def restore_language():
+    """Put back the language that was active before the test.
+
+    LocaleMiddleware activates the request's language for the thread and nothing deactivates it
+    after the test client's request, so without this, "en" would leak into whichever tests this
+    worker runs next (and their Chinese assertions would fail)."""
+    before = translation.get_language()
+    yield
+    if before:
+        translation.activate(before)
+    else:
+        translation.deactivate()

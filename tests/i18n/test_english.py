@@ -221,7 +221,7 @@ def _quotes_chinese_on_purpose(msgid: str, text: str) -> bool:
     )
 
 
-GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy"}
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
 
 
 def _gettext_calls(source: str) -> list[str]:
@@ -472,6 +472,27 @@ def test_audit_list_in_english_from_accept_language(world):
         present=["Audit log", "Export CSV", "Object type", "IP address", "Sign-in failed", "Edit"],
         absent=["审计日志", "导出 CSV", "对象类型", "登录失败", "修改"],
     )
+
+
+def test_api_validation_errors_in_english(world):
+    client = world.client(Role.ARCHIVIST)
+    response = client.get("/api/v1/items", {"year": "abc"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["detail"] == "The request parameters are not valid."
+    assert body["errors"]["year"] == ["Must be a whole number."]
+    chinese = client.get("/api/v1/items", {"year": "abc"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert chinese.json()["errors"]["year"] == ["应为整数。"]
+
+
+def test_audit_csv_header_in_english(world):
+    client = world.client(Role.AUDITOR)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get(reverse("audit:export"))
+    assert response.status_code == 200
+    header = b"".join(response.streaming_content).decode("utf-8").lstrip("\ufeff").splitlines()[0]
+    assert header.split(",")[:3] == ["Sequence", "Time", "Username"]
+    assert not CJK.search(header)
 
 
 # -- services -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -95,20 +96,21 @@ def _invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     return _error(request, 422, _("数据校验未通过。"), errors)
 
 
+# Marked for makemessages here, translated where used (in the request's language).
 _PYDANTIC_MESSAGES = {
-    "missing": "必须填写。",
-    "int_parsing": "应为整数。",
-    "int_type": "应为整数。",
-    "greater_than_equal": "数值过小。",
-    "less_than_equal": "数值过大。",
-    "date_parsing": "日期格式不正确，应为 YYYY-MM-DD。",
-    "date_from_datetime_parsing": "日期格式不正确，应为 YYYY-MM-DD。",
-    "date_type": "日期格式不正确，应为 YYYY-MM-DD。",
-    "literal_error": "取值不在允许范围内。",
-    "string_too_long": "内容过长。",
-    "string_type": "应为文本。",
-    "dict_type": "应为对象。",
-    "json_invalid": "请求体不是有效的 JSON。",
+    "missing": gettext_noop("必须填写。"),
+    "int_parsing": gettext_noop("应为整数。"),
+    "int_type": gettext_noop("应为整数。"),
+    "greater_than_equal": gettext_noop("数值过小。"),
+    "less_than_equal": gettext_noop("数值过大。"),
+    "date_parsing": gettext_noop("日期格式不正确，应为 YYYY-MM-DD。"),
+    "date_from_datetime_parsing": gettext_noop("日期格式不正确，应为 YYYY-MM-DD。"),
+    "date_type": gettext_noop("日期格式不正确，应为 YYYY-MM-DD。"),
+    "literal_error": gettext_noop("取值不在允许范围内。"),
+    "string_too_long": gettext_noop("内容过长。"),
+    "string_type": gettext_noop("应为文本。"),
+    "dict_type": gettext_noop("应为对象。"),
+    "json_invalid": gettext_noop("请求体不是有效的 JSON。"),
 }
 
 
@@ -119,7 +121,7 @@ def _bad_request(request: HttpRequest, exc: NinjaValidationError) -> HttpRespons
         loc = [str(part) for part in error.get("loc", ()) if part not in ("query", "body")]
         # ninja nests a schema's fields under the parameter name ("filters", "payload").
         field = loc[-1] if loc else "__all__"
-        message = _PYDANTIC_MESSAGES.get(error.get("type", ""), "格式不正确。")
+        message = _PYDANTIC_MESSAGES.get(error.get("type", ""), gettext_noop("格式不正确。"))
         errors.setdefault(field, []).append(_(message))
     return _error(request, 422, _("请求参数不正确。"), errors)
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from lantai.audit.models import AuditAction, AuditEntry
 from lantai.core.middleware import client_ip, current_request, current_request_id
@@ -266,21 +267,22 @@ def csv_safe(value: Any) -> str:
     return text
 
 
+# Header labels are msgids: the CSV header is in the exporting user's language.
 EXPORT_COLUMNS = (
-    ("seq", "序号"),
-    ("timestamp", "时间"),
-    ("actor_username", "用户名"),
-    ("actor_id", "用户ID"),
-    ("action", "操作"),
-    ("object_type", "对象类型"),
-    ("object_id", "对象ID"),
-    ("object_repr", "对象"),
-    ("detail", "详情"),
-    ("ip_address", "IP地址"),
-    ("request_id", "请求ID"),
-    ("algorithm", "摘要算法"),
-    ("prev_hash", "前一条摘要"),
-    ("hash", "摘要"),
+    ("seq", gettext_noop("序号")),
+    ("timestamp", gettext_noop("时间")),
+    ("actor_username", gettext_noop("用户名")),
+    ("actor_id", gettext_noop("用户ID")),
+    ("action", gettext_noop("操作")),
+    ("object_type", gettext_noop("对象类型")),
+    ("object_id", gettext_noop("对象ID")),
+    ("object_repr", gettext_noop("对象")),
+    ("detail", gettext_noop("详情")),
+    ("ip_address", gettext_noop("IP地址")),
+    ("request_id", gettext_noop("请求ID")),
+    ("algorithm", gettext_noop("摘要算法")),
+    ("prev_hash", gettext_noop("前一条摘要")),
+    ("hash", gettext_noop("摘要")),
 )
 
 
@@ -302,9 +304,11 @@ def export_rows(actor, filters: EntryFilter | None = None) -> Iterator[list[str]
         )
     # The file holds what the auditor saw: entries before the export entry itself.
     rows = entries.filter(seq__lt=mark.seq).order_by("seq")
+    # Translated now, while the request's language is active (the rows stream out later).
+    header = [gettext(label) for _name, label in EXPORT_COLUMNS]
 
     def generate() -> Iterator[list[str]]:
-        yield [label for _, label in EXPORT_COLUMNS]
+        yield header
         for entry in rows.iterator(chunk_size=2000):
             cells = []
             for name, _label in EXPORT_COLUMNS:
@@ -321,9 +325,9 @@ def export_rows(actor, filters: EntryFilter | None = None) -> Iterator[list[str]
 
 #: Chinese wording for the reasons verify_chain reports (kept in English there).
 _REASONS = {
-    "missing entries": "条目缺失或序号不连续",
-    "previous-hash link does not match": "前一条摘要链接不符",
-    "content does not match its hash": "内容与其摘要不符（条目被修改）",
+    "missing entries": gettext_noop("条目缺失或序号不连续"),
+    "previous-hash link does not match": gettext_noop("前一条摘要链接不符"),
+    "content does not match its hash": gettext_noop("内容与其摘要不符（条目被修改）"),
 }
 
 
@@ -331,7 +335,10 @@ def reason_text(report: ChainReport) -> str:
     """The report's reason in Chinese, keeping the original detail in brackets."""
     for prefix, text in _REASONS.items():
         if report.reason.startswith(prefix):
-            return f"{text}（{report.reason}）"
+            return gettext("%(reason)s（%(detail)s）") % {
+                "reason": gettext(text),
+                "detail": report.reason,
+            }
     return report.reason
 
 

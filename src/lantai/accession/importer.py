@@ -81,6 +81,9 @@ class _FastInsert:
             ", ".join(quote(f.column) for f in columns),
             ", ".join(["%s"] * len(columns)),
         )
+        self.copy_sql = "COPY {} ({}) FROM STDIN".format(
+            quote(model._meta.db_table), ", ".join(quote(f.column) for f in columns)
+        )
         self.fixed = tuple(f.get_db_prep_save(constants[f.attname], connection) for f in fixed)
         self.defaults: dict[str, Any] = {}
         for f in varying:
@@ -118,8 +121,16 @@ class _FastInsert:
         return out
 
     def insert(self, records: list[dict[str, Any]]) -> None:
+        rows = self.rows(records)
         with connection.cursor() as cursor:
-            cursor.executemany(self.sql, self.rows(records))
+            if connection.vendor == "postgresql":
+                # COPY is several times faster than INSERTs on PostgreSQL; same rows, same
+                # constraints, same transaction.
+                with cursor.cursor.copy(self.copy_sql) as copy:
+                    for values in rows:
+                        copy.write_row(values)
+            else:
+                cursor.executemany(self.sql, rows)
 
 
 class _Importer:

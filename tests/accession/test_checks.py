@@ -360,3 +360,13 @@ def test_volume_items_catalog(world):
     # Volume 2 is neither in holdings nor given a title; volume 1 lacks 件号 3.
     assert found == {(4, IssueKind.UNKNOWN_CODE), (5, IssueKind.GAP)}
     assert summary["volumes"] == 1
+
+
+def test_a_volume_catalog_cannot_bring_files(world):
+    headers = ["档号", "案卷号", "案卷题名", "年度", "保管期限"]
+    data = [["Z109-KJ·2011-Y-001", "1", "某工程竣工资料", "2011", "永久"]]
+    archive = files_zip(world, {"Z109-KJ·2011-Y-001.pdf": PDF})
+    upload = world.upload(write_csv(world.tmp / "v.csv", data, headers=headers), files=archive)
+    summary = check_upload(upload)
+    assert summary["by_kind"] == {IssueKind.STRUCTURE: 1}
+    assert "案卷目录不能附带电子文件" in issues(upload)[0].message

@@ -367,6 +367,16 @@ class Engine:
         self.existing_volumes: dict[str, int] = {}
         self.volume_max: dict[int, int] = {}
         self.file_count = 0
+        if self.kind == "volume" and files is not None:
+            # Files belong to items (件); a 案卷目录 has none to attach them to.
+            sink.add(
+                None,
+                str(_field_label("file")),
+                "",
+                IssueKind.STRUCTURE,
+                _("案卷目录不能附带电子文件：请随卷内目录上传电子文件"),
+            )
+            self.files = None
         self._holdings_max: dict[tuple, int] | None = None
         self._min_year, self._max_year = check.min_year(), check.max_year()
         self._schemes: dict[int, Any] = {}

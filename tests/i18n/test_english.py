@@ -302,6 +302,23 @@ def test_templates_have_no_chinese_outside_translation_tags():
     assert not found, "Chinese outside translation tags:\n" + "\n".join(found)
 
 
+def test_scripts_have_no_chinese_outside_comments():
+    """Scripts get their words from the page (data attributes, json_script), already
+    translated; Chinese in a script's code would show untranslated."""
+    comments = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+    found = []
+    for path in sorted(PACKAGE_DIR.rglob("*.js")):
+        if "vendor" in path.parts:
+            continue
+        code = comments.sub("", path.read_text(encoding="utf-8"))
+        found += [
+            f"{path.relative_to(PACKAGE_DIR)}: {line.strip()[:120]}"
+            for line in code.splitlines()
+            if CJK.search(line)
+        ]
+    assert not found, "Chinese in script code:\n" + "\n".join(found)
+
+
 # -- pages ----------------------------------------------------------------------------------
 
 

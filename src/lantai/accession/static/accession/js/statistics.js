@@ -1,4 +1,4 @@
-// 接收统计 charts (ECharts, bundled locally).
+// 接收统计 charts (ECharts, bundled locally). The axis unit comes translated from the page.
 (function () {
   "use strict";
   var node = document.getElementById("accession-stats-data");
@@ -10,7 +10,7 @@
       tooltip: { trigger: "axis" },
       grid: { left: 50, right: 20, top: 20, bottom: 60 },
       xAxis: { type: "category", data: data.categories, axisLabel: { rotate: 30 } },
-      yAxis: { type: "value", name: "卷(件)" },
+      yAxis: { type: "value", name: received.dataset.unit },
       series: [{ type: "bar", data: data.category_totals, itemStyle: { color: "#8c1c13" } }]
     });
   }
@@ -20,7 +20,7 @@
       tooltip: { trigger: "axis" },
       grid: { left: 50, right: 20, top: 20, bottom: 40 },
       xAxis: { type: "category", data: data.years },
-      yAxis: { type: "value", name: "卷(件)" },
+      yAxis: { type: "value", name: years.dataset.unit },
       series: [{ type: "line", data: data.year_totals, smooth: true, areaStyle: {} }]
     });
   }

@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "lantai.jobs",
     "lantai.holdings",
     "lantai.storage",
+    "lantai.ingest",
+    "lantai.preservation",
     "lantai.accession",
     "lantai.vault",
     # django-ninja in INSTALLED_APPS makes its docs page use its bundled Swagger UI, not a CDN.

@@ -29,6 +29,7 @@ SEPARATED_ROLES = frozenset({Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR})
 #: Permission codenames ("app_label.codename") each role carries.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SYSADMIN: [
+        "ingest.manage_tokens",  # issue and revoke units' API tokens
         "accounts.manage_users",  # create, deactivate, reset passwords; not roles
         "holdings.manage_codes",  # units, fonds, categories, 档号 rules
         "jobs.view_job",
@@ -42,6 +43,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "audit.verify_chain",
     ],
     Role.ARCHIVIST: [
+        "ingest.submit_sip",
+        "ingest.view_sip",
+        "ingest.manage_checks",
+        "preservation.download_dip",
+        "preservation.run_fixity",
         "vault.view_environment",
         "accession.manage_accession",
         "accession.submit_batch",
@@ -67,6 +73,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.UNIT_OFFICER: [
         # Scoped to the officer's own unit's fonds by holdings.services.visible_items.
         "accession.submit_batch",  # only for the officer's own unit (accession.services)
+        "ingest.submit_sip",  # own unit's fonds only (ingest.services)
+        "ingest.view_sip",
         "holdings.view_holdings",
         "holdings.view_restricted",
     ],

@@ -64,6 +64,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from lantai.audit.models import AuditAction
 from lantai.audit.services import record
@@ -81,7 +82,7 @@ PROGRESS_INTERVAL = 0.5
 #: Seconds between reads of a cancel request while a job runs.
 CANCEL_POLL_SECONDS = 1.0
 #: Message of a job whose worker disappeared.
-INTERRUPTED = "执行进程已中断"
+INTERRUPTED = gettext_noop("执行进程已中断")
 
 Handler = Callable[["JobContext"], dict | None]
 

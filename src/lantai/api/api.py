@@ -284,4 +284,9 @@ from lantai.api.vault import router as vault_router  # noqa: E402
 
 api.add_router("/vault", vault_router)
 
+# 在线归档: SIP submission, status, check reports and front-end rules (/api/v1/sips, /ingest/...).
+from lantai.ingest.api import router as ingest_router  # noqa: E402
+
+api.add_router("", ingest_router)
+
 __all__ = ["api", "item_out"]

@@ -371,3 +371,138 @@ def list_folder(root: Path, *, max_files: int | None = None) -> list[Path]:
                         _("拒绝设备文件或其他特殊文件：%(name)s") % {"name": shown}
                     )
     return sorted(found)
+
+
+def extract_tar(
+    tar_path: Path,
+    dest: Path,
+    *,
+    max_total: int | None = None,
+    max_files: int | None = None,
+    max_ratio: int | None = None,
+) -> list[Path]:
+    """Extract a tar file (plain, gzip, bzip2 or xz) below ``dest`` as ``extract_zip`` does.
+
+    Refused: links (symbolic and hard), devices, FIFOs and other special members, path
+    traversal, absolute paths, duplicate names, too many members, and bombs: the bytes written
+    are counted against ``max_total`` and, for a compressed tar, against ``max_ratio`` times the
+    file's size on disk. Members are streamed; on any error nothing is left behind.
+    """
+    import tarfile
+
+    max_total, max_files, max_ratio = _limits(max_total, max_files, max_ratio)
+    tar_path, dest = Path(tar_path), Path(dest)
+    label = tar_path.name
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+        raise UnsafeArchiveError(_("解压目标不是目录：%(dest)s") % {"dest": dest})
+    if dest.exists() and any(dest.iterdir()):
+        raise UnsafeArchiveError(_("解压目标目录已存在且不为空：%(dest)s") % {"dest": dest})
+    on_disk = max(tar_path.stat().st_size, 1)
+    # The ratio only binds a compressed tar (a plain tar is never smaller than its content).
+    ratio_budget = max(max_ratio * on_disk, RATIO_GRACE)
+
+    created = [p for p in (dest, *dest.parents) if not p.exists()]
+    dest.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest))
+    written: list[PurePosixPath] = []
+    moved: list[Path] = []
+    try:
+        try:
+            archive = tarfile.open(tar_path, mode="r:*")  # noqa: SIM115 (closed below)
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise UnsafeArchiveError(
+                _("“%(tar)s”不是有效的 TAR 文件或已损坏：%(why)s") % {"tar": label, "why": exc}
+            ) from exc
+        with open(tar_path, "rb") as fh:
+            magic = fh.read(6)
+        # gzip, bzip2 and xz magic numbers: the ratio limit binds compressed tars only.
+        compressed = magic[:2] == b"\x1f\x8b" or magic[:3] == b"BZh" or magic == b"\xfd7zXZ\x00"
+        with archive:
+            total = 0
+            count = 0
+            seen: set[str] = set()
+            work_root = work.resolve()
+            for member in archive:  # streamed: members are read one by one
+                count += 1
+                if count > max_files:
+                    raise UnsafeArchiveError(
+                        _("压缩包“%(zip)s”含 %(n)d 个条目，超过上限 %(max)d 个")
+                        % {"zip": label, "n": count, "max": max_files}
+                    )
+                name = member.name
+                if member.issym() or member.islnk():
+                    raise UnsafeArchiveError(
+                        _("拒绝符号链接条目（可能指向目标目录之外）：%(name)s") % {"name": name}
+                    )
+                if not (member.isreg() or member.isdir()):
+                    raise UnsafeArchiveError(
+                        _("拒绝设备文件或其他特殊文件条目：%(name)s") % {"name": name}
+                    )
+                relative = safe_relative(name)
+                folded = relative.as_posix().casefold()
+                if folded in seen and not member.isdir():
+                    raise UnsafeArchiveError(_("压缩包中有重名的条目：%(name)s") % {"name": name})
+                seen.add(folded)
+                target = work.joinpath(*relative.parts)
+                if not target.resolve().is_relative_to(work_root):
+                    raise UnsafeArchiveError(
+                        _("拒绝写到目标目录之外的条目：%(name)s") % {"name": name}
+                    )
+                if member.isdir():
+                    if target.exists() and not target.is_dir():
+                        raise UnsafeArchiveError(
+                            _("压缩包中的条目既是文件又是目录：%(name)s") % {"name": name}
+                        )
+                    target.mkdir(parents=True, exist_ok=True, mode=0o750)
+                    continue
+                if total + member.size > max_total:
+                    raise UnsafeArchiveError(
+                        _("压缩包“%(zip)s”解压后超过上限 %(max)s（疑似压缩炸弹）")
+                        % {"zip": label, "max": _human(max_total)}
+                    )
+                target.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+                source = archive.extractfile(member)
+                if source is None:
+                    raise UnsafeArchiveError(_("无法读取条目：%(name)s") % {"name": name})
+                with source, open(target, "xb") as out:
+                    while True:
+                        chunk = source.read(CHUNK)
+                        if not chunk:
+                            break
+                        total += len(chunk)
+                        if total > max_total:
+                            raise UnsafeArchiveError(
+                                _("压缩包“%(zip)s”解压后超过上限 %(max)s（疑似压缩炸弹）")
+                                % {"zip": label, "max": _human(max_total)}
+                            )
+                        if compressed and total > ratio_budget:
+                            raise UnsafeArchiveError(
+                                _("压缩包“%(zip)s”的压缩比超过 %(max)d 倍（疑似压缩炸弹）")
+                                % {"zip": label, "max": max_ratio}
+                            )
+                        out.write(chunk)
+                os.chmod(target, 0o640)
+                written.append(relative)
+        for child in sorted(work.iterdir()):
+            os.rename(child, dest / child.name)
+            moved.append(dest / child.name)
+        work.rmdir()
+    except BaseException as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+            for parent in created[1:]:
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
+        else:
+            for path in moved:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        if isinstance(exc, tarfile.TarError | EOFError | OSError | zlib.error | lzma.LZMAError):
+            raise UnsafeArchiveError(
+                _("解压“%(tar)s”失败：%(why)s") % {"tar": label, "why": exc}
+            ) from exc
+        raise
+    return [dest.joinpath(*relative.parts) for relative in written]

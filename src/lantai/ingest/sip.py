@@ -871,9 +871,7 @@ def open_sip(path: Path, workdir: Path) -> SipPackage:
             return _open_eep(path, workdir, max_total=settings.LANTAI_ZIP_MAX_BYTES)
         else:
             raise SipError(
-                _(
-                    "无法识别的归档信息包格式（应为 BagIt 包的目录、ZIP、TAR，或 DA/T 48 封装包 XML）"
-                ),
+                _("无法识别的归档信息包格式（应为 BagIt 包或 DA/T 48 封装包）"),
                 [{"code": "format", "detail": path.name}],
             )
     except UnsafeArchiveError as exc:

@@ -34,8 +34,13 @@ PG_URL = os.environ.get(
 )
 HEADERS = ["档号", "件号", "责任者", "文号", "题名", "日期", "页数", "密级", "保管期限", "年度",
            "机构问题", "备注"]  # fmt: skip
-#: 30 series (机构): 260,000 rows stay within the default 4-digit 件号 per series.
-SERIES = [f"K{n:02d}" for n in range(1, 31)]
+
+
+def series_codes(rows: int) -> list[str]:
+    """Series (机构) enough that no series passes the default 4-digit 件号 (30 for 260,000)."""
+    return [f"K{n:03d}" for n in range(1, max(30, -(-rows // 9000)) + 1)]
+
+
 TOPICS = ["档案工作检查", "年度预算编制", "安全生产检查", "干部培训", "防汛工作", "民生实事项目"]
 
 
@@ -44,9 +49,10 @@ def catalog_rows(rows: int, error_rate: float, seed: int = 7):
     in the small ways real catalogs are (bad dates, a 档号 disagreeing with its row, missing
     titles, unknown codes)."""
     rng = random.Random(seed)
-    per_series = rows // len(SERIES) + 1
+    series_list = series_codes(rows)
+    per_series = rows // len(series_list) + 1
     n = 0
-    for series in SERIES:
+    for series in series_list:
         for number in range(1, per_series + 1):
             if n >= rows:
                 return
@@ -81,7 +87,7 @@ def catalog_rows(rows: int, error_rate: float, seed: int = 7):
 
 def make_catalog(rows: int, fmt: str, error_rate: float) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"catalog-{rows}-{int(error_rate * 1000)}.{fmt}"
+    path = OUT / f"catalog-v2-{rows}-{int(error_rate * 1000)}.{fmt}"
     if path.exists():
         return path
     started = time.monotonic()
@@ -144,8 +150,8 @@ SETUP = """
 from lantai.holdings import services
 unit = services.create_unit(None, {"code": "DW001", "name": "兰台区人民政府办公室"})
 fonds = services.create_fonds(None, {"code": "Z109", "name": "兰台区人民政府", "unit": unit})
-for n in range(1, 31):
-    services.create_series(None, {"fonds": fonds, "code": f"K{n:02d}", "name": f"第{n}科"})
+for n, code in enumerate(CODES, 1):
+    services.create_series(None, {"fonds": fonds, "code": code, "name": f"第{n}科"})
 """
 
 
@@ -185,7 +191,8 @@ def main() -> None:
     env = environment(args.backend, data)
     lantai = str(BIN / "lantai")
     subprocess.run([lantai, "migrate", "-v", "0"], env=env, check=True)
-    subprocess.run([lantai, "shell", "-c", SETUP], env=env, check=True)
+    setup = f"CODES = {series_codes(args.rows)!r}\n{SETUP}"
+    subprocess.run([lantai, "shell", "-c", setup], env=env, check=True)
     report = OUT / f"report-{args.rows}.xlsx"
     report.unlink(missing_ok=True)
     cmd = [lantai, "import-catalog", str(catalog), "--fonds", "Z109", "--report", str(report)]

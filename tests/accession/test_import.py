@@ -60,7 +60,7 @@ def test_an_upload_with_errors_imports_nothing(world):
     upload = world.upload(write_csv(world.tmp / "c.csv", [row(1), row(2, 日期="20110231")]))
     with pytest.raises(ValidationError) as caught:
         accept_upload(None, world.batch, upload)
-    assert "1 个错误" in caught.value.messages[0]
+    assert "目录有错误" in caught.value.messages[0]
     assert "第3行" in caught.value.messages[1]
     assert not Item.objects.exists()
     assert not BatchItem.objects.exists()

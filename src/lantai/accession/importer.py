@@ -269,15 +269,16 @@ def accept_upload(
             importer = _Importer(actor, batch, upload, engine)
             for chunk in engine.rows():
                 if sink.errors:
-                    continue  # keep counting what is wrong; nothing more is written
+                    # Stop at the first chunk with a problem: the check lists them all.
+                    break
                 importer.insert(chunk)
-            engine.finish()
+            else:
+                engine.finish()
             if sink.errors:
                 raise ValidationError(
                     {
                         "catalog": [
-                            _("目录有 %(n)d 个错误，未接收任何条目。请先修正后重新检测。")
-                            % {"n": sink.errors},
+                            _("目录有错误，未接收任何条目。请先修正后重新检测。"),
                             *sink.first,
                         ]
                     }

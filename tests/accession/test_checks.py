@@ -370,3 +370,40 @@ def test_a_volume_catalog_cannot_bring_files(world):
     summary = check_upload(upload)
     assert summary["by_kind"] == {IssueKind.STRUCTURE: 1}
     assert "案卷目录不能附带电子文件" in issues(upload)[0].message
+
+
+def test_symlinks_and_devices_in_the_files_zip_are_refused(world):
+    import stat
+    import zipfile
+
+    for mode, name in ((stat.S_IFLNK | 0o777, "link.pdf"), (stat.S_IFCHR | 0o644, "dev.pdf")):
+        archive = world.tmp / "files.zip"
+        with zipfile.ZipFile(archive, "w") as out:
+            out.writestr(f"{code(1)}.pdf", PDF)
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3  # Unix: the mode is in the high bits of external_attr
+            info.external_attr = mode << 16
+            out.writestr(info, "/etc/passwd")
+        upload = world.upload(write_csv(world.tmp / "c.csv", rows(1)), files=archive)
+        summary = check_upload(upload)
+        assert summary["by_kind"] == {IssueKind.STRUCTURE: 1}, name
+        assert name in issues(upload)[0].message
+
+
+def test_an_overlong_xlsx_cell_is_reported(world):
+    import zipfile
+
+    good = write_xlsx(world.tmp / "good.xlsx", rows(2))
+    crafted = world.tmp / "long.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/sharedStrings.xml":
+                title = "关于2011年第2项工作的通知".encode()
+                data = data.replace(title, "长".encode() * 40_000)
+            out.writestr(info.filename, data)
+    upload = world.upload(crafted)
+    check_upload(upload)
+    too_long = issues(upload, IssueKind.TOO_LONG)
+    assert [(i.row, i.column) for i in too_long] == [(3, "题名"), (3, "题名")]
+    assert "32767" in too_long[0].message and "500" in too_long[1].message

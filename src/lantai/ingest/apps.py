@@ -6,3 +6,6 @@ class IngestConfig(AppConfig):
     name = "lantai.ingest"
     label = "ingest"
     verbose_name = _("在线归档")
+
+    def ready(self) -> None:
+        from lantai.ingest import signals  # noqa: F401

@@ -431,7 +431,10 @@ def inspect_bag(root: Path) -> BagInspection:
         else:
             octets = sum(path.stat().st_size for path in inspection.payload.values())
             declared_oxum = (int(match.group(1)), int(match.group(2)))
-            if declared_oxum == (octets, len(inspection.payload) + len(absent_system)):
+            if absent_system and declared_oxum == (
+                octets,
+                len(inspection.payload) + len(absent_system),
+            ):
                 inspection.warnings.append(_("Payload-Oxum 计入了不在包中的系统文件"))
             elif declared_oxum != (octets, len(inspection.payload)):
                 inspection.error(

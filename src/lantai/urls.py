@@ -9,6 +9,7 @@ urlpatterns = [
     path("jobs/", include("lantai.jobs.urls")),
     path("accession/", include("lantai.accession.urls")),
     path("vault/", include("lantai.vault.urls")),
+    path("ingest/", include("lantai.ingest.urls")),
     path("api/v1/", include("lantai.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

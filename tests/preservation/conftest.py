@@ -177,3 +177,34 @@ def package(tmp_path):
         "summary": {"pass": 2, "not_run": 1},
     }
     return pkg, report
+
+
+PASSWORD = "Lantai-test-2024!"
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("name", "role", ...) with the role's groups."""
+    from django.contrib.auth.models import Group
+
+    from lantai.accounts.models import User
+
+    def make(username: str, *roles: str) -> User:
+        user = User.objects.create_user(username=username, password=PASSWORD)
+        for role in roles:
+            user.groups.add(Group.objects.get(name=role))
+        return User.objects.get(pk=user.pk)
+
+    return make
+
+
+@pytest.fixture
+def stored_aip(tmp_path, item, package, locations):
+    from django.db import transaction
+
+    from lantai.preservation import aip as aips
+
+    pkg, report = package
+    bag_dir = aips.build_aip(pkg, report, item=item, workdir=tmp_path / "work")
+    with transaction.atomic():
+        return aips.store_aip(bag_dir, item=item)

@@ -509,8 +509,26 @@ def _build(bag: Path, package, report: dict, *, item, sip, aip_id: str) -> None:
         "bag_info": getattr(package, "bag_info", {}) or {},
     }
     metadata_files = []
+    submitted = getattr(package, "metadata_file", None)
+    if submitted is not None:
+        # The metadata document as the unit sent it (its fixity was checked with the files).
+        name = PurePosixPath(_safe_relpath(submitted.path)).name
+        path = f"data/metadata/submitted/{name}"
+        (bag / path).parent.mkdir(parents=True, exist_ok=True)
+        size, sha256, sm3 = _copy_hashing(Path(submitted.abspath), bag / path)
+        metadata_files.append(
+            {
+                "path": path,
+                "href": path.removeprefix("data/"),
+                "size": size,
+                "sha256": sha256,
+                "sm3": sm3,
+                "mime": "application/xml" if name.lower().endswith(".xml") else "",
+                "file_id": f"file-{len(files) + 1}",
+            }
+        )
     for n, (path, payload) in enumerate(
-        ((METADATA_PATH, metadata), (REPORT_PATH, report)), len(files) + 1
+        ((METADATA_PATH, metadata), (REPORT_PATH, report)), len(files) + len(metadata_files) + 1
     ):
         data = json.dumps(payload, ensure_ascii=False, indent=2, default=str).encode()
         _write_bytes(bag / path, data)

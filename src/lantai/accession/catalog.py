@@ -482,9 +482,11 @@ def _scan_xlsx(path: Path) -> tuple[str, str, int, int, set[tuple[int, int]]]:
                         if info.filename == member:
                             if not head:
                                 head = chunk[:8192]
-                            window = tail + chunk
-                            if not has_formula and _FORMULA.search(window):
-                                has_formula = True
+                            # "<f" is rare in sheet XML: a plain substring test first.
+                            if not has_formula:
+                                joined = tail + chunk
+                                if b"<f" in joined or b":f" in joined:
+                                    has_formula = bool(_FORMULA.search(joined))
                             tail = chunk[-16:]
             except CatalogError:
                 raise

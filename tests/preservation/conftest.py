@@ -208,3 +208,8 @@ def stored_aip(tmp_path, item, package, locations):
     bag_dir = aips.build_aip(pkg, report, item=item, workdir=tmp_path / "work")
     with transaction.atomic():
         return aips.store_aip(bag_dir, item=item)
+
+
+@pytest.fixture
+def pdf_bytes() -> bytes:
+    return _pdf_bytes()

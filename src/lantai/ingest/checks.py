@@ -517,7 +517,9 @@ def _content_check(path: Path, puid: str, mime: str) -> tuple[str, str, str]:
         kind = "pdf"
     elif puid == "local/ofd" or lower.endswith(".ofd"):
         kind = "ofd"
-    elif mime.startswith("image/"):
+    elif mime.startswith("image/") or lower.endswith(
+        (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".jp2", ".gif", ".bmp")
+    ):
         kind = "image"
     elif mime in ("application/xml", "text/xml") or lower.endswith(".xml"):
         kind = "xml"

@@ -134,7 +134,7 @@ class PrivateBroker:
             "persistence true\n"
             f"persistence_location {tmp_path}/\n"
             "max_queued_messages 0\n"
-            "max_inflight_messages 0\n"
+            "max_inflight_messages 1000\n"
             "log_dest none\n"
         )
         self.proc: subprocess.Popen | None = None
@@ -156,7 +156,8 @@ class PrivateBroker:
             self.proc.wait(10)
 
 
-def test_no_message_lost_when_the_broker_restarts_mid_stream(envw, mqtt_broker, tmp_path):
+@pytest.mark.parametrize("protocol", ["3", "5"])
+def test_no_message_lost_when_the_broker_restarts_mid_stream(envw, mqtt_broker, tmp_path, protocol):
     broker = PrivateBroker(tmp_path)
     broker.start()
     total = 3000
@@ -166,7 +167,7 @@ def test_no_message_lost_when_the_broker_restarts_mid_stream(envw, mqtt_broker, 
     )
     try:
         assert publisher.wait_connected()
-        with Running("127.0.0.1", broker.port) as consumer:
+        with Running("127.0.0.1", broker.port, protocol=protocol) as consumer:
             sensors = ["K01-T1", "K01-H1", "K02-T1"]
             values = {"K01-T1": 20.0, "K01-H1": 50.0, "K02-T1": 19.0}
             for i in range(total):
@@ -181,10 +182,14 @@ def test_no_message_lost_when_the_broker_restarts_mid_stream(envw, mqtt_broker, 
                     time.sleep(1.0)
                     broker.start()
             assert publisher.flush(60), "publisher could not deliver"
-            assert wait_for(lambda: Reading.objects.count() >= total, 60), (
-                Reading.objects.count(),
-                consumer.totals,
-            )
+            if not wait_for(lambda: Reading.objects.count() >= total, 60):
+                have = set(Reading.objects.values_list("sensor__code", "ts"))
+                missing = [
+                    i
+                    for i in range(total)
+                    if (sensors[i % 3], base + timedelta(seconds=60 * (i // 3))) not in have
+                ]
+                pytest.fail(f"missing readings {missing[:20]} of {total}; {consumer.totals}")
             assert consumer.connections >= 2  # it did reconnect
         assert Reading.objects.count() == total
         counts = dict(IngestCounter.objects.filter(source="mqtt").values_list("outcome", "count"))
@@ -194,3 +199,34 @@ def test_no_message_lost_when_the_broker_restarts_mid_stream(envw, mqtt_broker, 
     finally:
         publisher.close()
         broker.stop()
+
+
+def test_simulator_publishes_realistic_data_with_faults(envw, mqtt_broker):
+    from django.core.management import call_command
+
+    host, port = mqtt_broker
+    with Running(host, port) as consumer:
+        call_command(
+            "vault",
+            "simulate",
+            "--mqtt",
+            f"mqtt://{host}:{port}",
+            "--vault",
+            "K01",
+            "--backfill-hours",
+            "2",
+            "--ticks",
+            "40",
+            "--rate",
+            "2000",
+            "--faults",
+            "0.2",
+        )
+        assert wait_for(lambda: consumer.messages >= 5 * 40), consumer.totals
+    counts = dict(IngestCounter.objects.filter(source="mqtt").values_list("outcome", "count"))
+    assert sum(counts.values()) >= 200
+    assert counts["accepted"] >= 120
+    refusals = set(counts) - {"accepted", "out_of_order"}
+    assert len(refusals) >= 4, counts
+    temps = list(Reading.objects.filter(sensor=envw.temp).values_list("value", flat=True))
+    assert temps and all(14 <= t <= 24 for t in temps)

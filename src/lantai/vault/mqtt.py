@@ -41,6 +41,8 @@ SUBSCRIPTION = f"{TOPIC_ROOT}/+/+"
 SESSION_EXPIRY = 7 * 24 * 3600
 #: How many unacknowledged messages the broker may have in flight to the consumer (MQTT 5).
 RECEIVE_MAXIMUM = 4000
+#: A publisher waits while this many of its messages await the broker's acknowledgement.
+MAX_PENDING = 20000
 
 
 def topic_for(vault_code: str, sensor_code: str) -> str:
@@ -341,7 +343,7 @@ class Publisher:
     """A QoS 1 publisher with its own persistent session (the simulator, tests, benches).
 
     paho keeps unacknowledged messages and sends them again after a reconnect, and queues what
-    is published while the broker is away."""
+    is published while the broker is away, up to ``MAX_PENDING``; ``publish`` then waits."""
 
     def __init__(
         self,
@@ -376,9 +378,13 @@ class Publisher:
         self, vault_code: str, sensor_code: str, payload: dict | list
     ) -> mqtt.MQTTMessageInfo:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        return self.client.publish(topic_for(vault_code, sensor_code), body, qos=1)
+        return self.publish_raw(topic_for(vault_code, sensor_code), body)
 
     def publish_raw(self, topic: str, body: bytes | str) -> mqtt.MQTTMessageInfo:
+        # Message ids are 16 bits: with 65,535 messages waiting for the broker's PUBACK, paho
+        # would reuse an id and silently drop the older message. Wait instead (backpressure).
+        while self.pending() >= MAX_PENDING:
+            time.sleep(0.005)
         return self.client.publish(topic, body, qos=1)
 
     def pending(self) -> int:

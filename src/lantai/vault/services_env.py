@@ -158,9 +158,14 @@ def parse_timestamp(value: Any) -> datetime | None:
         if re.fullmatch(r"-?\d+(\.\d+)?", text):
             return parse_timestamp(float(text))
         try:
-            parsed = parse_datetime(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+            # fromisoformat (C) reads every ISO 8601 form devices send; parse_datetime is the
+            # lenient fallback.
+            parsed = datetime.fromisoformat(text)
         except ValueError:
-            return None
+            try:
+                parsed = parse_datetime(text)
+            except ValueError:
+                return None
         if parsed is None:
             return None
         if timezone.is_naive(parsed):
@@ -429,6 +434,14 @@ def ingest(
     return result
 
 
+def _adapt_ts():
+    """How a UTC datetime goes into raw SQL: SQLite stores Django's naive UTC text
+    (what ``adapt_datetimefield_value`` makes, without its per-value overhead)."""
+    if connection.vendor == "sqlite":
+        return lambda ts: str(ts.astimezone(UTC).replace(tzinfo=None))
+    return connection.ops.adapt_datetimefield_value
+
+
 def _store(
     valid: list[tuple[Sensor, datetime, float, int]], result: IngestResult
 ) -> list[tuple[Sensor, datetime, float, bool]]:
@@ -456,7 +469,7 @@ def _store(
         fresh.append((sensor, ts, value, in_order))
     if not fresh:
         return []
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = _adapt_ts()
     table = connection.ops.quote_name(Reading._meta.db_table)
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -492,11 +505,20 @@ def _evaluate(
     found: dict[str, _Condition] = {}
     by_sensor: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     sensors: dict[int, Sensor] = {}
+    facts: dict[int, tuple] = {}
     for sensor, ts, value, _in_order in stored:
-        sensors[sensor.pk] = sensor
-        by_sensor[sensor.pk].append((ts, value))
-        code = sensor.kind.code
-        vault = sensor.vault
+        fact = facts.get(id(sensor))
+        if fact is None:
+            # Attribute walks through Django descriptors add up over thousands of readings.
+            fact = facts[id(sensor)] = (
+                sensor.pk,
+                sensor.kind.code,
+                sensor.vault,
+                limits_for(sensor),
+            )
+        pk, code, vault, (low, high) = fact
+        sensors[pk] = sensor
+        by_sensor[pk].append((ts, value))
         if code in EMERGENCY_KINDS:
             if value >= 1:
                 kind = EMERGENCY_KINDS[code]
@@ -520,7 +542,8 @@ def _evaluate(
                     _Condition(vault.pk, sensor.pk, AlarmKind.DOOR, "door", message, value, ts, ts),
                 )
             continue
-        low, high = limits_for(sensor)
+        if (high is None or value <= high) and (low is None or value >= low):
+            continue
         unit = sensor.kind.unit
         if high is not None and value > high:
             message = _("%(sensor)s %(kind)s %(value)s%(unit)s，高于上限 %(limit)s%(unit)s") % {
@@ -1272,6 +1295,10 @@ RANGES = {"24h": timedelta(hours=24), "30d": timedelta(days=30), "1y": timedelta
 
 def _epoch_ms_sql() -> str:
     if connection.vendor == "sqlite":
+        import sqlite3
+
+        if sqlite3.sqlite_version_info >= (3, 38):
+            return "unixepoch(ts) * 1000"  # C, no text formatting round trip
         return "CAST(strftime('%%s', ts) AS INTEGER) * 1000"
     return "(extract(epoch from ts) * 1000)::bigint"
 

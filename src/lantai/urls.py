@@ -10,6 +10,7 @@ urlpatterns = [
     path("accession/", include("lantai.accession.urls")),
     path("vault/", include("lantai.vault.urls")),
     path("ingest/", include("lantai.ingest.urls")),
+    path("preservation/", include("lantai.preservation.urls")),
     path("api/v1/", include("lantai.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

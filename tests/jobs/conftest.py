@@ -121,6 +121,7 @@ def _start_real_queue(tmp_path: Path, queue_env: dict[str, str], storage) -> Ite
         yield worker
     finally:
         worker.stop()
+        storage.flush_all()  # only this test's private queue
         HUEY.storage = previous
         HUEY.immediate = True
 

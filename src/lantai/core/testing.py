@@ -79,15 +79,12 @@ def postgres_only(db) -> None:
 
 @pytest.fixture
 def redis_url() -> str:
+    """The test Redis URL; tests must use private key names (e.g. a unique queue name)."""
     url = urlparse(REDIS_URL)
     if not tcp_reachable(url.hostname or "127.0.0.1", url.port or 6379):
         service_missing("Redis", REDIS_URL)
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
+    # No FLUSHDB: parallel test processes share this database, each on its own queue name.
+    return REDIS_URL
 
 
 @pytest.fixture

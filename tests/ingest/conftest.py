@@ -32,6 +32,19 @@ def pdf_bytes() -> bytes:
     return buf.getvalue()
 
 
+def big_pdf(size: int) -> bytes:
+    """A valid PDF of about ``size`` bytes (incompressible padding in a stream it refers to)."""
+    from io import BytesIO
+
+    import pikepdf
+
+    pdf = pikepdf.open(BytesIO(pdf_bytes()))
+    pdf.Root.LantaiPadding = pdf.make_stream(os.urandom(size))
+    out = BytesIO()
+    pdf.save(out, compress_streams=False)
+    return out.getvalue()
+
+
 def metadata_for(
     fonds: str = "Z109",
     *,

@@ -316,3 +316,21 @@ def test_unknown_format_refused(tmp_path):
     path.write_bytes(b"\x00\x01garbage")
     with pytest.raises(SipError, match="无法识别"):
         open_sip(path, tmp_path / "w")
+
+
+def test_metadata_words_become_codes_and_item_data_validates(db, tmp_path):
+    from lantai.holdings import services as holdings
+    from lantai.holdings.models import Series
+
+    unit = holdings.create_unit(None, {"code": "QZF", "name": "区政府办公室", "kind": "agency"})
+    fonds = holdings.create_fonds(None, {"code": "Z109", "name": "区政府办公室", "unit": unit})
+    Series.objects.create(fonds=fonds, code="BGS", name="办公室")
+    path = tmp_path / "p.xml"
+    path.write_bytes(eep_xml([("正文.pdf", pdf_bytes())], 保管期限="永久", 密级="公开", 件号="3"))
+    package = open_sip(path, tmp_path / "w")
+    assert package.metadata["retention"] == "Y"
+    assert package.metadata["classification"] == "public"
+    data = sip.metadata_to_item_data(package.metadata, fonds=fonds, category="WS")
+    item = holdings.validate_item(data)
+    assert item.item_no == 3 and item.year == 2024 and item.carrier == "electronic"
+    assert item.reference_code == "Z109-WS·2024-Y-BGS-0003"

@@ -575,6 +575,25 @@ COMPONENT_ALIASES = {
 }
 
 
+RETENTION_WORDS = {
+    "永久": "Y",
+    "定期30年": "D30",
+    "30年": "D30",
+    "定期10年": "D10",
+    "10年": "D10",
+    "长期": "C",
+    "短期": "D",
+}
+CLASSIFICATION_WORDS = {
+    "公开": "public",
+    "无": "public",
+    "内部": "internal",
+    "秘密": "secret",
+    "机密": "confidential",
+    "绝密": "top_secret",
+}
+
+
 def normalise_metadata(data: dict[str, Any]) -> dict[str, Any]:
     """Map Chinese element names to the JSON keys of docs/sip-format.md (English keys win)."""
     result: dict[str, Any] = {}
@@ -583,6 +602,11 @@ def normalise_metadata(data: dict[str, Any]) -> dict[str, Any]:
         if name in result and key != name:
             continue
         result[name] = value
+    # DA/T 46 writes values as words; the codes are what holdings keep.
+    for key, words in (("retention", RETENTION_WORDS), ("classification", CLASSIFICATION_WORDS)):
+        value = result.get(key)
+        if isinstance(value, str) and value.strip() in words:
+            result[key] = words[value.strip()]
     components = result.get("components")
     if isinstance(components, list):
         result["components"] = [
@@ -813,7 +837,7 @@ def _open_eep(path: Path, workdir: Path, *, max_total: int) -> SipPackage:
         target = payload / relative
         os.rename(data_path, target)
         files.append(SipFile(relative, target, target.stat().st_size, {}))
-    metadata = dict(reader.metadata)
+    metadata = normalise_metadata(dict(reader.metadata))
     metadata["components"] = components
     missing = [c["path"] for c in components if not (payload / c["path"]).exists()]
     return SipPackage(

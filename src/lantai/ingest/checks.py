@@ -696,10 +696,10 @@ def _check_types_lengths_chars(metadata, items) -> None:
     length, types, chars = items.get("1-3"), items.get("1-4"), items.get("1-6")
 
     def check_value(key: str, value: Any, spec: dict[str, Any], where: str) -> None:
-        label = f"{where}{_(spec['label'])}"
-        kind = spec["type"]
         if value is None:
             return
+        label = f"{where}{_(spec['label'])}"
+        kind = spec["type"]
         if kind in ("string", "text"):
             if isinstance(value, int | float) and not isinstance(value, bool):
                 value = str(value)
@@ -743,8 +743,10 @@ def _check_types_lengths_chars(metadata, items) -> None:
         check_value(key, metadata.get(key), spec, "")
     for index, component in enumerate(_components(metadata), 1):
         where = _("文件%(n)d的") % {"n": index}
-        for key, spec in COMPONENT_ELEMENTS.items():
-            check_value(key, component.get(key), spec, where)
+        for key, value in component.items():
+            spec = COMPONENT_ELEMENTS.get(key)
+            if spec is not None:
+                check_value(key, value, spec, where)
 
 
 def _as_int(value: Any) -> int | None:

@@ -221,7 +221,7 @@ def _quotes_chinese_on_purpose(msgid: str, text: str) -> bool:
     )
 
 
-GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
+GETTEXT_NAMES = {"_", "N_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
 
 
 def _gettext_calls(source: str) -> list[str]:

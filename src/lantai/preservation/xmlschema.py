@@ -4,10 +4,10 @@ Every XML document Lantai reads from outside (EEP packages, METS of AIPs read ba
 ``safe_parser()``: no external entities, no DTD loading, no network, no huge trees; a DOCTYPE
 that declares entities is refused before parsing.
 
-Schemas are never fetched: ``LANTAI_XML_SCHEMA_DIR`` (or the ``schema_dir`` argument) names a
-folder holding mets.xsd, premis.xsd, xlink.xsd and xml.xsd (the official Library of Congress /
-W3C files); a resolver maps the remote schemaLocation URLs they import onto those files, and the
-parser used to read them has network access switched off.
+Schemas are never fetched: the official Library of Congress / W3C files (mets.xsd, premis.xsd,
+xlink.xsd, xml.xsd) ship in ``schemas/``; ``LANTAI_XML_SCHEMA_DIR`` (or the ``folder``
+argument) names another folder holding them. A resolver maps the remote schemaLocation URLs
+they import onto those files, and the parser that reads them has network access switched off.
 """
 
 from __future__ import annotations
@@ -81,9 +81,16 @@ class _LocalSchemas(etree.Resolver):
         return self.resolve_string("", context)
 
 
+#: The official schemas shipped with Lantai (see schemas/README.md).
+BUNDLED = Path(__file__).resolve().parent / "schemas"
+
+
 def schema_dir() -> Path | None:
+    """LANTAI_XML_SCHEMA_DIR, else the bundled copies (None if neither is there)."""
     value = os.environ.get("LANTAI_XML_SCHEMA_DIR", "")
-    return Path(value) if value else None
+    if value:
+        return Path(value)
+    return BUNDLED if (BUNDLED / "mets.xsd").exists() else None
 
 
 @lru_cache(maxsize=4)

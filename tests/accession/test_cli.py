@@ -159,3 +159,16 @@ def test_report_of_an_unreadable_catalog(world):
     first = sheet_rows(dest, 0)
     assert first[0] == ["检测结果"] and "Excel" in first[1][0]
     assert sheet_rows(dest, 1)[1][3] == "文件结构错误"
+
+
+def test_a_large_catalog_report_lists_only_rows_with_findings(world, settings):
+    settings.LANTAI_REPORT_FULL_ROWS = 2
+    path = write_csv(world.tmp / "c.csv", [row(1), row(2, 日期="2011-02-30"), row(3)])
+    upload = world.upload(path)
+    from lantai.accession.checks import check_upload
+
+    check_upload(upload)
+    dest = write_report_xlsx(upload, world.tmp / "r.xlsx")
+    catalog_sheet = sheet_rows(dest, 0)
+    assert [r[0] for r in catalog_sheet[1:]] == [3]
+    assert any("只列出有问题的行" in str(r[1]) for r in sheet_rows(dest, 2))

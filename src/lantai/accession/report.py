@@ -2,9 +2,10 @@
 
 Three sheets:
 
-* 目录（含检测结果） — every row of the catalog as uploaded, with a first column "检测结果"
-  listing that row's problems (empty when the row is fine), so the unit corrects the rows in
-  place and uploads the file again;
+* 目录（含检测结果） — every row of the catalog as uploaded, with its row number and a column
+  "检测结果" listing that row's problems (empty when the row is fine), so the unit corrects
+  the rows in place and uploads the file again; above ``LANTAI_REPORT_FULL_ROWS`` rows
+  (50,000) only the rows with findings are listed, with their original row numbers;
 * 问题清单 — every issue: row, column, value, kind, severity, reason;
 * 汇总 — counts per kind.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,6 +39,13 @@ def neutralise(value: Any) -> str:
     if text.startswith(_DANGEROUS):
         text = "'" + text
     return text[:_CELL_LIMIT]
+
+
+def full_catalog(upload: CatalogUpload) -> bool:
+    """Whether the catalog sheet shows every row (else only rows with findings): a year's
+    intake of 260,000 rows would make a report too slow to write and to open."""
+    limit = int(getattr(settings, "LANTAI_REPORT_FULL_ROWS", 50_000))
+    return int((upload.summary or {}).get("rows") or 0) <= limit
 
 
 def write_report_xlsx(upload: CatalogUpload, dest: Path) -> Path:
@@ -82,12 +91,15 @@ def _catalog_sheet(workbook, upload, bold, bad, warn) -> None:
     sheet.set_column(0, 0, 8)
     sheet.set_column(1, 1, 60)
     sheet.freeze_panes(1, 2)
+    full = full_catalog(upload)
     grouped = issues_by_row(upload)
     pending = next(grouped, None)
     out = 1
     for number, cells in catalog.iter_raw():
         while pending is not None and pending[0] is not None and pending[0] < number:
             pending = next(grouped, None)
+        if not full and (pending is None or pending[0] != number):
+            continue
         text, style = "", None
         if pending is not None and pending[0] == number:
             issues = pending[1]
@@ -148,7 +160,17 @@ def _summary_sheet(workbook, upload, bold) -> None:
     for row, (label, value) in enumerate(lines):
         sheet.write_string(row, 0, label, bold)
         sheet.write_string(row, 1, neutralise(value))
-    row = len(lines) + 1
+    row = len(lines)
+    if not full_catalog(upload):
+        sheet.write_string(row, 0, _("说明"), bold)
+        sheet.write_string(
+            row,
+            1,
+            _("目录超过 %(n)d 行，“目录（含检测结果）”只列出有问题的行（保留原行号）")
+            % {"n": int(getattr(settings, "LANTAI_REPORT_FULL_ROWS", 50_000))},
+        )
+        row += 1
+    row += 1
     sheet.write_string(row, 0, _("问题类型"), bold)
     sheet.write_string(row, 1, _("数量"), bold)
     kinds = dict(IssueKind.choices)

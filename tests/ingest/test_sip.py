@@ -334,3 +334,11 @@ def test_metadata_words_become_codes_and_item_data_validates(db, tmp_path):
     item = holdings.validate_item(data)
     assert item.item_no == 3 and item.year == 2024 and item.carrier == "electronic"
     assert item.reference_code == "Z109-WS·2024-Y-BGS-0003"
+
+
+def test_device_file_in_bag_directory_refused(tmp_path):
+    bag = make_bag(tmp_path / "bag")
+    os.mkfifo(bag / "data" / "pipe")
+    with pytest.raises(SipError) as info:
+        open_sip(bag, tmp_path / "w")
+    assert any("特殊文件" in item["detail"] for item in info.value.items)

@@ -342,3 +342,12 @@ def test_device_file_in_bag_directory_refused(tmp_path):
     with pytest.raises(SipError) as info:
         open_sip(bag, tmp_path / "w")
     assert any("特殊文件" in item["detail"] for item in info.value.items)
+
+
+def test_zip_with_macos_leftovers(tmp_path):
+    bag = make_bag(tmp_path / "bag")
+    archive = zip_dir(bag, tmp_path / "bag.zip")
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("__MACOSX/bag/._metadata.json", b"\0\5\26\7")
+    package = open_sip(archive, tmp_path / "w")
+    assert [f.path for f in package.files] == ["正文1.pdf"]

@@ -471,7 +471,13 @@ def validate_bag(root: Path) -> BagInspection:
 def _find_bag_root(folder: Path) -> Path:
     if (folder / "bagit.txt").exists():
         return folder
-    children = [child for child in folder.iterdir() if not child.name.startswith(".extract-")]
+    # Archivers' leftovers (macOS resource forks, Finder and Explorer files) are not the bag.
+    children = [
+        child
+        for child in folder.iterdir()
+        if not child.name.startswith(".extract-")
+        and child.name not in ("__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini")
+    ]
     if len(children) == 1 and children[0].is_dir() and not children[0].is_symlink():
         return _find_bag_root(children[0]) if (children[0] / "bagit.txt").exists() else children[0]
     return folder

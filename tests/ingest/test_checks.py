@@ -403,3 +403,23 @@ def test_update_rule_audited(fonds):
 
     with pytest.raises(ValidationError):
         checks.update_rule(None, rule, "sometimes")
+
+
+def test_report_pdf_survives_huge_details(tmp_path):
+    from pypdf import PdfReader
+
+    from lantai.ingest import report_pdf
+
+    files = {
+        f"目录/很长的文件名{i:04d}{'x' * 400}.pdf": {"size": i, "sha256": "a" * 64, "sm3": "b" * 64}
+        for i in range(report_pdf.MAX_FILE_ROWS + 5)
+    }
+    item = {
+        "id": "GD-3-3", "code": "3-3", "property": "usability", "name": "内容可读",
+        "result": "fail", "blocking": True, "detail": "无法打开" * 2000,
+        "failures": [{"target": "f" * 500, "detail": "d" * 500}] * 100,
+    }  # fmt: skip
+    report = {"passed": False, "stage": "GD", "items": [item], "files": files, "summary": {}}
+    dest = report_pdf.write_report_pdf(report, tmp_path / "r.pdf", title="四性检测报告")
+    text = PdfReader(dest).pages[-1].extract_text()
+    assert "另有 5 个文件" in text

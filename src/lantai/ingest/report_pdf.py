@@ -22,6 +22,8 @@ from django.utils.translation import gettext_noop as N_
 logger = logging.getLogger(__name__)
 
 FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+#: Files listed in the printed report at most (the JSON report lists all).
+MAX_FILE_ROWS = 500
 RESULT_LABELS = {
     "pass": N_("通过"),
     "fail": N_("不通过"),
@@ -62,6 +64,11 @@ def _human(size: int) -> str:
     return f"{size} B"
 
 
+def _clip(text: Any, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def write_report_pdf(report: dict[str, Any], dest: Path, *, title: str) -> Path:
     """Write the 检测报告 of ``report`` (a ``checks.run_checks`` result) to ``dest``."""
     from reportlab.lib import colors
@@ -96,7 +103,7 @@ def write_report_pdf(report: dict[str, Any], dest: Path, *, title: str) -> Path:
     facts = [
         (_("检测环节"), f"{summary.get('stage_name') or ''}（{report.get('stage', '')}）"),
         (_("信息包格式"), {"bagit": "BagIt", "eep": "DA/T 48 EEP"}.get(summary.get("format"), "")),
-        (_("题名"), summary.get("title") or "—"),
+        (_("题名"), _clip(summary.get("title") or "—", 500)),
         (_("档号"), summary.get("reference_code") or "—"),
         (_("文件数"), str(summary.get("file_count", len(files)))),
         (_("总大小"), _human(int(summary.get("total_size") or 0))),
@@ -146,12 +153,19 @@ def write_report_pdf(report: dict[str, Any], dest: Path, *, title: str) -> Path:
         label = _(RESULT_LABELS[result]) if result in RESULT_LABELS else result
         if item.get("blocking") and result == "fail":
             label += _("（阻断）")
-        detail = item.get("detail", "")
+        # A table row must fit on one page: long details are clipped (the JSON report and
+        # the screen keep every failure).
+        detail = _clip(item.get("detail", ""), 800)
         failures = item.get("failures") or []
         if len(failures) > 5:
             extra = "\n".join(
-                f"{f.get('target')}：{f.get('detail')}" if f.get("target") else f.get("detail", "")
-                for f in failures[5:30]
+                _clip(
+                    f"{f.get('target')}：{f.get('detail')}"
+                    if f.get("target")
+                    else f.get("detail", ""),
+                    160,
+                )
+                for f in failures[5:20]
             )
             detail = f"{detail}\n{extra}"
         rows.append(
@@ -178,17 +192,19 @@ def write_report_pdf(report: dict[str, Any], dest: Path, *, title: str) -> Path:
     story += [checks_table, Spacer(1, 4 * mm), para(_("文件清单"), section)]
 
     file_rows = [[para(h) for h in (_("文件"), _("大小"), _("格式"), _("SHA-256 / SM3"))]]
-    for path, info in list(files.items())[:2000]:
+    for path, info in list(files.items())[:MAX_FILE_ROWS]:
         file_rows.append(
             [
-                para(path, small),
+                para(_clip(path, 300), small),
                 para(_human(int(info.get("size") or 0)), small),
                 para(f"{info.get('format_name') or '—'}\n{info.get('puid') or ''}", small),
                 para(f"{info.get('sha256', '')}\n{info.get('sm3', '')}", small),
             ]
         )
-    if len(files) > 2000:
-        file_rows.append([para(_("另有 %(n)d 个文件，见 JSON 报告") % {"n": len(files) - 2000})])
+    if len(files) > MAX_FILE_ROWS:
+        file_rows.append(
+            [para(_("另有 %(n)d 个文件，见 JSON 报告") % {"n": len(files) - MAX_FILE_ROWS})]
+        )
     files_table = LongTable(file_rows, colWidths=[48 * mm, 16 * mm, 36 * mm, 80 * mm], repeatRows=1)
     files_table.setStyle(
         TableStyle(

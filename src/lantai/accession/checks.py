@@ -1388,7 +1388,13 @@ def check_upload(upload: CatalogUpload, *, progress: Progress = None) -> dict:
         for _chunk in engine.rows():
             sink.flush()
         engine.finish()
+        # 移交与接收 stage of the four-property checks on the files (lantai.ingest).
+        from lantai.ingest.services import transfer_checks
+
+        transfer = transfer_checks(upload.batch, files, progress=progress)
         summary = engine.summary()
+        if transfer:
+            summary["transfer_checks"] = transfer
         upload.encoding = catalog.encoding or catalog.format
         upload.mapping = {h: f for h, f in catalog.mapping.items() if f}
     except CatalogError as exc:

@@ -184,7 +184,7 @@ def visible_tokens(actor) -> QuerySet[ApiToken]:
 # --- who sees which SIPs ------------------------------------------------------------------------
 
 
-def _sees_all(user) -> bool:
+def sees_all_sips(user) -> bool:
     if user is None:
         return True
     from lantai.accounts.roles import Role
@@ -199,7 +199,7 @@ def visible_sips(user) -> QuerySet[Sip]:
         return sips
     if not has(user, VIEW):
         return sips.none()
-    if _sees_all(user):
+    if sees_all_sips(user):
         return sips
     unit_id = getattr(user, "unit_id", None)
     return sips.filter(unit_id=unit_id) if unit_id else sips.none()
@@ -249,7 +249,7 @@ def _check_submitter(user, token: ApiToken | None, unit: Unit) -> None:
             raise PermissionDenied(_("该令牌只能为其所属单位归档。"))
         return
     require(user, SUBMIT)
-    if user is not None and not _sees_all(user) and getattr(user, "unit_id", None) != unit.pk:
+    if user is not None and not sees_all_sips(user) and getattr(user, "unit_id", None) != unit.pk:
         raise PermissionDenied(_("您只能为本单位归档。"))
 
 
@@ -864,4 +864,67 @@ def sip_summary(sip: Sip) -> dict[str, Any]:
         "created_at": sip.created_at.isoformat() if sip.created_at else None,
         "finished_at": sip.finished_at.isoformat() if sip.finished_at else None,
         "report": sip.report or {},
+    }
+
+
+# --- transfer stage 移交与接收 (accession batches with electronic files) -------------------------
+
+
+def transfer_checks(batch, files, *, progress: Progress = None) -> dict[str, Any] | None:
+    """Run the four-property checks of the transfer stage (移交与接收, ``YJ``) on the electronic
+    files that came with an accession batch (``files``: accession's FileIndex, or None).
+
+    The catalog's metadata is checked by the catalog check itself, so only findings that name
+    a file are kept. Returns the summary stored with the upload (``transfer_checks``):
+    ``{"stage", "files", "passed", "items": [{"id", "name", "result", "blocking", "count",
+    "failures": [{"target", "detail"}] (first 50)}]}``, or None without files.
+    """
+    from lantai.ingest import checks
+    from lantai.ingest.sip import SipFile, SipPackage
+
+    entries = [e for e in getattr(files, "entries", None) or [] if not e.problem]
+    if not entries:
+        return None
+    package = SipPackage(
+        format="transfer",
+        root=files.root,
+        metadata={},
+        files=[SipFile(e.rel, e.path, e.size, {}) for e in entries],
+        bag_info={},
+    )
+
+    def check_progress(done: int, total: int | None = None, message: str = "", **_k) -> None:
+        if progress is not None:
+            progress(done, total, _("移交检测：%(m)s") % {"m": message} if message else "")
+
+    report = checks.run_checks(
+        package, stage="YJ", unit=batch.unit, fonds=batch.fonds, progress=check_progress
+    )
+    paths = {e.rel for e in entries}
+    items = []
+    for item in report.get("items", []):
+        if item.get("result") not in ("fail", "warning"):
+            continue
+        targets = [f for f in item.get("failures") or [] if f.get("target") in paths]
+        if not targets:
+            continue
+        blocking = bool(item.get("result") == "fail" and item.get("blocking"))
+        items.append(
+            {
+                "id": item.get("id"),
+                "name": item.get("name"),
+                "property": item.get("property"),
+                "result": item.get("result"),
+                "blocking": blocking,
+                "count": len(targets),
+                "failures": [
+                    {"target": f["target"], "detail": f.get("detail", "")} for f in targets[:50]
+                ],
+            }
+        )
+    return {
+        "stage": "YJ",
+        "files": len(entries),
+        "passed": not any(i["blocking"] for i in items),
+        "items": items,
     }

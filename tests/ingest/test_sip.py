@@ -351,3 +351,18 @@ def test_zip_with_macos_leftovers(tmp_path):
         zf.writestr("__MACOSX/bag/._metadata.json", b"\0\5\26\7")
     package = open_sip(archive, tmp_path / "w")
     assert [f.path for f in package.files] == ["正文1.pdf"]
+
+
+def test_eep_limits_and_cleanup(tmp_path, settings):
+    settings.LANTAI_ZIP_MAX_FILES = 2
+    path = tmp_path / "many.xml"
+    path.write_bytes(eep_xml([(f"{n}.pdf", b"%PDF") for n in range(3)]))
+    with pytest.raises(SipError, match="上限"):
+        open_sip(path, tmp_path / "w1")
+    assert not (tmp_path / "w1" / "eep").exists()
+    settings.LANTAI_ZIP_MAX_FILES = 100
+    settings.LANTAI_ZIP_MAX_BYTES = 1024
+    path.write_bytes(eep_xml([("big.bin", os.urandom(4096))]))
+    with pytest.raises(SipError, match="上限"):
+        open_sip(path, tmp_path / "w2")
+    assert not (tmp_path / "w2" / "eep").exists()

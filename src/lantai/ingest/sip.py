@@ -691,9 +691,10 @@ class _EepReader:
     """Streaming EEP parser (expat): DOCTYPE and entities refused; base64 data decoded
     chunk by chunk straight to files, so a large embedded document never sits in memory."""
 
-    def __init__(self, out_dir: Path, max_total: int) -> None:
+    def __init__(self, out_dir: Path, max_total: int, max_files: int = 200_000) -> None:
         self.out_dir = out_dir
         self.max_total = max_total
+        self.max_files = max_files
         self.total = 0
         self.stack: list[str] = []
         self.text: list[str] = []
@@ -715,6 +716,11 @@ class _EepReader:
             self.current = {}
         elif local == "编码数据":
             self.count += 1
+            if self.count > self.max_files:
+                raise SipError(
+                    _("封装包中的文档超过上限 %(max)d 个") % {"max": self.max_files},
+                    [{"code": "eep.documents", "detail": str(self.count)}],
+                )
             if self.current is None:
                 self.current = {}
             self.sink_path = self.out_dir / f".doc-{self.count:05d}"
@@ -782,11 +788,19 @@ def _refuse_entity(*_args) -> None:
     )
 
 
-def _open_eep(path: Path, workdir: Path, *, max_total: int) -> SipPackage:
+def _open_eep(path: Path, workdir: Path, *, max_total: int, max_files: int) -> SipPackage:
     root = workdir / "eep"
+    try:
+        return _read_eep(path, root, max_total=max_total, max_files=max_files)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)  # nothing half-decoded is left behind
+        raise
+
+
+def _read_eep(path: Path, root: Path, *, max_total: int, max_files: int) -> SipPackage:
     payload = root / "data"
     payload.mkdir(parents=True)
-    reader = _EepReader(payload, max_total)
+    reader = _EepReader(payload, max_total, max_files)
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_entity
@@ -901,7 +915,12 @@ def open_sip(path: Path, workdir: Path) -> SipPackage:
             target = workdir / "bag"
             extract_tar(path, target)
         elif kind == "xml":
-            return _open_eep(path, workdir, max_total=settings.LANTAI_ZIP_MAX_BYTES)
+            return _open_eep(
+                path,
+                workdir,
+                max_total=settings.LANTAI_ZIP_MAX_BYTES,
+                max_files=settings.LANTAI_ZIP_MAX_FILES,
+            )
         else:
             raise SipError(
                 _("无法识别的归档信息包格式（应为 BagIt 包或 DA/T 48 封装包）"),

@@ -423,3 +423,14 @@ def test_report_pdf_survives_huge_details(tmp_path):
     dest = report_pdf.write_report_pdf(report, tmp_path / "r.pdf", title="四性检测报告")
     text = PdfReader(dest).pages[-1].extract_text()
     assert "另有 5 个文件" in text
+
+
+def test_fonds_of_another_unit_fails(tmp_path, fonds):
+    from lantai.holdings import services as holdings
+
+    other = holdings.create_unit(None, {"code": "SYZ", "name": "兰台实验中学", "kind": "school"})
+    package = _bag(tmp_path, {"a.pdf": pdf_bytes()})
+    report = checks.run_checks(package, stage="GD", unit=other, fonds=None)
+    item = _item(report, "1-5")
+    assert item["result"] == "fail" and "兰台实验中学" in item["detail"]
+    assert _item(_run(package, fonds), "1-5")["result"] == "pass"

@@ -1074,6 +1074,12 @@ def run_checks(
     fonds_obj, category_obj, series_obj = _resolve_codes(metadata, fonds)
     _check_types_lengths_chars(metadata, active)
     _check_ranges(metadata, active, fonds_obj, category_obj, fonds)
+    scope = active.get("1-5")
+    if scope and unit is not None and fonds_obj is not None and fonds_obj.unit_id != unit.pk:
+        scope.fail(
+            _("全宗 %(f)s 不属于提交单位 %(u)s") % {"f": fonds_obj.code, "u": unit.name},
+            _("全宗号"),
+        )
     _check_reference_code(metadata, active, fonds_obj, category_obj, series_obj)
     _check_required(metadata, active, fonds)
 

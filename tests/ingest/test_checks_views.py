@@ -21,6 +21,7 @@ def _login(client, role: str) -> User:
 @pytest.mark.django_db
 def test_archivist_sets_rule_modes(client):
     _login(client, "archivist")
+    assert "/ingest/checks/" in client.get("/ingest/sips/").content.decode()  # reachable
     page = client.get("/ingest/checks/YJ/")
     assert page.status_code == 200
     html = page.content.decode()

@@ -4,6 +4,7 @@
     .venv/bin/python bench/accession_import.py --backend postgres   # PostgreSQL
     .venv/bin/python bench/accession_import.py --rows 1000000 --format csv
     .venv/bin/python bench/accession_import.py --errors 0.05        # 5% of rows wrong
+    .venv/bin/python bench/accession_import.py --dry-run            # the check alone
 
 Each run starts from an empty database (a new SQLite data dir, or the PostgreSQL database
 ``lantai_bench_accession`` recreated), creates the unit, fonds and series, generates the
@@ -184,6 +185,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=260_000)
     parser.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     parser.add_argument("--errors", type=float, default=0.0, help="share of rows with a fault")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check only (the web upload's check job)"
+    )
     args = parser.parse_args()
 
     catalog = make_catalog(args.rows, args.format, args.errors)
@@ -196,6 +200,8 @@ def main() -> None:
     report = OUT / f"report-{args.rows}.xlsx"
     report.unlink(missing_ok=True)
     cmd = [lantai, "import-catalog", str(catalog), "--fonds", "Z109", "--report", str(report)]
+    if args.dry_run:
+        cmd.append("--dry-run")
     seconds, rss, status, tail = timed(cmd, env)
     result = {
         "benchmark": "accession_import",
@@ -203,6 +209,7 @@ def main() -> None:
         "rows": args.rows,
         "format": args.format,
         "error_rate": args.errors,
+        "dry_run": args.dry_run,
         "catalog_mb": round(catalog.stat().st_size / 1e6, 1),
         "seconds": round(seconds, 1),
         "peak_rss_mb": rss,
@@ -212,7 +219,10 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "output": tail.strip().splitlines()[-6:],
     }
-    name = f"accession-{args.backend}-{args.rows}-{args.format}-{int(args.errors * 1000)}.json"
+    mode = "-check" if args.dry_run else ""
+    name = (
+        f"accession-{args.backend}-{args.rows}-{args.format}-{int(args.errors * 1000)}{mode}.json"
+    )
     (OUT / name).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False, indent=2))
 

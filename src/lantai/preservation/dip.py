@@ -15,6 +15,7 @@ PREMIS ``dissemination`` event.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from lantai.audit.models import AuditAction
 from lantai.audit.services import record
 from lantai.core.permissions import require
 from lantai.holdings import services as holdings
+from lantai.preservation import aip as aips
 from lantai.preservation import events as ev
 from lantai.preservation.models import Aip, AipStatus
 from lantai.storage import services as storage
@@ -101,6 +103,15 @@ def _copy_object(zf: zipfile.ZipFile, obj, arcname: str) -> None:
             out.write(chunk)
 
 
+def _copy_stream(zf: zipfile.ZipFile, stream, arcname: str, size: int) -> str:
+    sha = hashlib.sha256()
+    with zf.open(zipfile.ZipInfo(arcname), "w", force_zip64=size > 2**31) as out:
+        while chunk := stream.read(CHUNK):
+            sha.update(chunk)
+            out.write(chunk)
+    return sha.hexdigest()
+
+
 def write_dip(user, item, dest: Path) -> Path:
     """Write the DIP of ``item`` to ``dest`` (a .zip path) for ``user``; returns ``dest``."""
     item = authorised_item(user, item)
@@ -108,6 +119,7 @@ def write_dip(user, item, dest: Path) -> Path:
         item.components.filter(role=ComponentRole.ACCESS).select_related("object")
     ) or list(item.components.filter(role=ComponentRole.MASTER).select_related("object"))
     aip = current_aip(item)
+    count = len(components)
     if not components and aip is None:
         raise FileNotFoundError(_("该条目没有可提供利用的电子文件"))
     folder = safe_name(item.reference_code or "", f"item-{item.pk}")
@@ -121,14 +133,18 @@ def write_dip(user, item, dest: Path) -> Path:
                 "generated_at": timezone.now().isoformat(timespec="seconds"),
             }
             used: set[str] = set()
-            for component in components:
-                name = safe_name(component.filename, f"file-{component.sequence}")
+
+            def unique(name: str) -> str:
                 base, dot, ext = name.rpartition(".")
-                n = 1
-                while name.casefold() in used:
+                n, candidate = 1, name
+                while candidate.casefold() in used:
                     n += 1
-                    name = f"{base}_{n}.{ext}" if dot else f"{name}_{n}"
-                used.add(name.casefold())
+                    candidate = f"{base}_{n}.{ext}" if dot else f"{name}_{n}"
+                used.add(candidate.casefold())
+                return candidate
+
+            for component in components:
+                name = unique(safe_name(component.filename, f"file-{component.sequence}"))
                 _copy_object(zf, component.object, f"{folder}/objects/{name}")
                 meta["files"].append(
                     {
@@ -141,9 +157,22 @@ def write_dip(user, item, dest: Path) -> Path:
                     }
                 )
             if aip is not None:
-                mets = aip.files.filter(path="data/METS.xml").select_related("object").first()
-                if mets is not None:
-                    _copy_object(zf, mets.object, f"{folder}/METS.xml")
+                # The AIP's METS; and its originals when the item has no components (a packed
+                # AIP keeps them inside its tar).
+                wanted = (aips.METS_PATH,) if components else (aips.METS_PATH, aips.OBJECTS)
+                for path, size, stream in aips.iter_bag_files(aip, wanted):
+                    if path == aips.METS_PATH:
+                        arcname = f"{folder}/METS.xml"
+                    else:
+                        original = path.removeprefix(aips.OBJECTS)
+                        name = unique(safe_name(original.replace("/", "_"), "file"))
+                        arcname = f"{folder}/objects/{name}"
+                    digest = _copy_stream(zf, stream, arcname, size)
+                    if path != aips.METS_PATH:
+                        meta["files"].append(
+                            {"name": name, "role": "master", "size": size, "sha256": digest}
+                        )
+                        count += 1
             zf.writestr(
                 f"{folder}/metadata.json",
                 json.dumps(meta, ensure_ascii=False, indent=2),
@@ -158,14 +187,14 @@ def write_dip(user, item, dest: Path) -> Path:
             AuditAction.DOWNLOAD,
             actor=user,
             obj=item,
-            detail={"package": "DIP", "files": len(components), "aip": meta["aip"]},
+            detail={"package": "DIP", "files": count, "aip": meta["aip"]},
         )
         if aip is not None:
             ev.record_event(
                 ev.DISSEMINATION,
                 "success",
                 aip=aip,
-                detail=_("生成利用包（DIP），%(n)d 个文件") % {"n": len(components)},
+                detail=_("生成利用包（DIP），%(n)d 个文件") % {"n": count},
                 agent=getattr(user, "username", "") or ev.SYSTEM_AGENT,
             )
     return Path(dest)

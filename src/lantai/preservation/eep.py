@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from lantai.audit.models import AuditAction
 from lantai.audit.services import record
 from lantai.preservation import events as ev
+from lantai.preservation.aip import OBJECTS, iter_bag_files
 from lantai.preservation.dip import authorised_item, current_aip
 from lantai.storage import services as storage
 from lantai.storage.models import ComponentRole
@@ -66,7 +67,8 @@ def export_eep(user, item, dest: Path) -> Path:
         .select_related("object")
         .order_by("sequence")
     )
-    if not components:
+    aip = current_aip(item)
+    if not components and aip is None:
         raise FileNotFoundError(_("该条目没有可封装的原件"))
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +104,7 @@ def export_eep(user, item, dest: Path) -> Path:
             w(_el("全宗名称", str(item.fonds)))
             w(_el("立档单位名称", getattr(item.fonds.unit, "name", "") if item.fonds else ""))
             w("</来源>\n")
-            w(_el("电子文件号", str(current_aip(item).pk) if current_aip(item) else item.pk))
+            w(_el("电子文件号", str(aip.pk) if aip else item.pk))
             w("<档号>")
             w(_el("全宗号", item.fonds.code))
             w(_el("门类代码", item.category.code))
@@ -121,32 +123,45 @@ def export_eep(user, item, dest: Path) -> Path:
             w(_el("附注", item.notes))
             w("</内容描述>\n")
             w("<形式特征>")
-            w(_el("文件组合类型", "单件" if len(components) == 1 else "组合文件"))
-            w(_el("件数", len(components)))
+            count = len(components) or aip.files.filter(path__startswith=OBJECTS).count()
+            w(_el("文件组合类型", "单件" if count == 1 else "组合文件"))
+            w(_el("件数", count))
             w(_el("页数", item.pages))
             w("</形式特征>\n")
             w("<权限管理>")
             w(_el("控制标识", item.get_openness_display()))
             w("</权限管理>\n")
             w("<文件数据>\n")
-            for n, component in enumerate(components, 1):
-                obj = component.object
+            n = 0
+
+            def document(filename: str, size: int, reader) -> None:
+                nonlocal n
+                n += 1
                 w("<文档>")
                 w(_el("文档标识符", f"DOC-{n:03d}"))
                 w(_el("文档序号", n))
                 w(_el("稿本", "正本"))
                 w(f'<文档数据 文档数据ID="DD-{n:03d}"><编码 编码ID="EN-{n:03d}">')
                 w("<电子属性>")
-                w(_el("格式信息", Path(component.filename).suffix.lstrip(".").upper()))
-                w(_el("计算机文件名", component.filename))
-                w(_el("计算机文件大小", obj.size))
+                w(_el("格式信息", Path(filename).suffix.lstrip(".").upper()))
+                w(_el("计算机文件名", filename))
+                w(_el("计算机文件大小", size))
                 w("</电子属性>")
                 w(_el("编码描述", "本封装包中“编码数据”元素存储的是计算机文件二进制流的Base64编码"))
                 w(_el("反编码关键字", "base64"))
                 w("<编码数据>\n")
-                with storage.open_object(obj) as reader:
-                    _write_base64(out, reader)
+                _write_base64(out, reader)
                 w("</编码数据></编码></文档数据></文档>\n")
+
+            if components:
+                for component in components:
+                    with storage.open_object(component.object) as reader:
+                        document(component.filename, component.object.size, reader)
+            else:
+                # A packed AIP: the originals come out of its tar.
+                for path, size, reader in iter_bag_files(aip, (OBJECTS,)):
+                    name = path.removeprefix(OBJECTS).replace("/", "_")
+                    document(name, size, reader)
             w("</文件数据>\n")
             w("</文件实体></文件实体块></封装内容>\n")
             w("</被签名对象>\n")
@@ -162,15 +177,14 @@ def export_eep(user, item, dest: Path) -> Path:
             AuditAction.EXPORT,
             actor=user,
             obj=item,
-            detail={"package": "EEP", "files": len(components)},
+            detail={"package": "EEP", "files": n},
         )
-        aip = current_aip(item)
         if aip is not None:
             ev.record_event(
                 ev.EXPORTING,
                 "success",
                 aip=aip,
-                detail=_("导出 DA/T 48 封装包，%(n)d 个文件") % {"n": len(components)},
+                detail=_("导出 DA/T 48 封装包，%(n)d 个文件") % {"n": n},
                 agent=getattr(user, "username", "") or ev.SYSTEM_AGENT,
             )
     return dest

@@ -434,3 +434,20 @@ def test_fonds_of_another_unit_fails(tmp_path, fonds):
     item = _item(report, "1-5")
     assert item["result"] == "fail" and "兰台实验中学" in item["detail"]
     assert _item(_run(package, fonds), "1-5")["result"] == "pass"
+
+
+def test_xml_files_parsed_safely(tmp_path, fonds):
+    good = b'<?xml version="1.0" encoding="UTF-8"?><root>' + b"<row>x</row>" * 50000 + b"</root>"
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+        b"<r>&c;</r>"
+    )
+    broken = b"<root><row></root>"
+    package = _bag(tmp_path, {"data.xml": good, "lol.xml": laughs, "broken.xml": broken})
+    for component in package.metadata["components"]:
+        component["format"] = "XML"
+    report = _run(package, fonds)
+    readable = _item(report, "3-3")
+    assert sorted(f["target"] for f in readable["failures"]) == ["broken.xml", "lol.xml"]
+    assert report["files"]["data.xml"]["puid"] == "fmt/101"

@@ -494,17 +494,32 @@ def _is_ofd_zip(path: Path) -> bool:
 
 
 def _safe_xml_parse(source) -> None:
-    """Parse XML without DTDs, entities or network; a DOCTYPE declaring entities is refused."""
+    """Parse XML as a stream (elements dropped once read, so a large file needs little
+    memory) without DTDs, entities or network; any DOCTYPE is refused."""
     from lxml import etree
 
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    context = etree.iterparse(
+        source,
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
     )
-    tree = etree.parse(source, parser)
-    docinfo = tree.docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        # No document we keep needs a DTD; entities are how XXE and "billion laughs" work.
-        raise ValueError(_("XML 含有文档类型声明（DOCTYPE），拒绝解析"))
+    checked = False
+    for event, element in context:
+        if not checked:
+            docinfo = element.getroottree().docinfo
+            if docinfo.doctype or docinfo.internalDTD is not None:
+                # No document we keep needs a DTD; entities are how XXE and "billion laughs"
+                # work.
+                raise ValueError(_("XML 含有文档类型声明（DOCTYPE），拒绝解析"))
+            checked = True
+        if event == "end":
+            element.clear()
+            parent = element.getparent()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]
 
 
 def _content_check(path: Path, puid: str, mime: str) -> tuple[str, str, str]:

@@ -156,8 +156,8 @@ for n, code in enumerate(CODES, 1):
 """
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int, str]:
-    """(seconds, peak RSS in MB, exit status, stderr tail) of one child process."""
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int, str, float]:
+    """(seconds, peak RSS in MB, exit status, output tail, CPU seconds) of one child."""
     started = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # wait4 gives this child's own rusage (ru_maxrss in KB on Linux).
@@ -176,7 +176,8 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - started
     text = b"".join(out_err).decode("utf-8", "replace")
-    return seconds, usage.ru_maxrss // 1024, proc.returncode, text[-1500:]
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss // 1024, proc.returncode, text[-1500:], cpu
 
 
 def main() -> None:
@@ -202,7 +203,8 @@ def main() -> None:
     cmd = [lantai, "import-catalog", str(catalog), "--fonds", "Z109", "--report", str(report)]
     if args.dry_run:
         cmd.append("--dry-run")
-    seconds, rss, status, tail = timed(cmd, env)
+    load_before = os.getloadavg()[0]
+    seconds, rss, status, tail, cpu = timed(cmd, env)
     result = {
         "benchmark": "accession_import",
         "backend": args.backend,
@@ -212,6 +214,10 @@ def main() -> None:
         "dry_run": args.dry_run,
         "catalog_mb": round(catalog.stat().st_size / 1e6, 1),
         "seconds": round(seconds, 1),
+        # CPU time of the lantai process alone (PostgreSQL's server work not included):
+        # the machine is shared, so wall time depends on what else runs.
+        "cpu_seconds": round(cpu, 1),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "peak_rss_mb": rss,
         "exit_status": status,
         "report_written": report.exists(),

@@ -307,22 +307,21 @@ def _spool_stream(chunks: Iterable[bytes], dest: Path, limit: int) -> tuple[str,
 
 
 def _spool_tree(src: Path, dest: Path, limit: int) -> tuple[str, int]:
-    """Copy a bag directory to ``dest`` (temp name, fsync, rename). Symbolic links are copied
-    as links, so the checks see and refuse them rather than following them."""
-    tmp = dest.with_name(f".{dest.name}.part")
+    """Copy a bag directory to ``dest`` (temp name, flush to disk, rename). Symbolic links are
+    copied as links, so the checks see and refuse them rather than following them."""
     size = 0
-    try:
-        shutil.copytree(src, tmp, symlinks=True)
-        for dirpath, _dirs, files in os.walk(tmp):
-            for name in files:
-                path = Path(dirpath) / name
-                if path.is_symlink() or not path.is_file():
-                    continue
+    for dirpath, _dirs, files in os.walk(src):
+        for name in files:
+            path = Path(dirpath) / name
+            if not path.is_symlink() and path.is_file():
                 size += path.stat().st_size
                 if size > limit:
                     raise _too_large(limit)
-                with open(path, "rb") as fh:
-                    os.fsync(fh.fileno())
+    tmp = dest.with_name(f".{dest.name}.part")
+    try:
+        shutil.copytree(src, tmp, symlinks=True, copy_function=shutil.copyfile)
+        # One sync for the whole tree: an fsync per file costs ~3 ms each, 30 s for 10,000.
+        os.sync()
         os.replace(tmp, dest)
         _fsync_dir(dest.parent)
     except BaseException:

@@ -451,3 +451,17 @@ def test_xml_files_parsed_safely(tmp_path, fonds):
     readable = _item(report, "3-3")
     assert sorted(f["target"] for f in readable["failures"]) == ["broken.xml", "lol.xml"]
     assert report["files"]["data.xml"]["puid"] == "fmt/101"
+
+
+def test_large_files_identified_from_both_ends(tmp_path, monkeypatch):
+    from PIL import Image
+
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(pdf_bytes())
+    png = tmp_path / "b.png"
+    Image.new("RGB", (300, 300), "blue").save(png)
+    whole = {p: checks._identify(p)[0] for p in (pdf, png)}
+    monkeypatch.setattr(checks, "IDENTIFY_WINDOW", 200)
+    assert all(p.stat().st_size > 400 for p in whole)
+    assert {p: checks._identify(p)[0] for p in whole} == whole
+    assert whole[pdf].startswith("fmt/") and whole[png].startswith("fmt/")

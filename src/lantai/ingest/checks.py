@@ -47,6 +47,8 @@ ALL_STAGES = (GD, YJ, BC)
 PASS, FAIL, WARNING, NOT_RUN = "pass", "fail", "warning", "not_run"
 #: Images up to this many pixels are decoded completely by the content check (≈ 36 MB RGB).
 FULL_DECODE_PIXELS = 12_000_000
+#: Files larger than twice this are identified from their first and last this many bytes.
+IDENTIFY_WINDOW = 8 * 1024 * 1024
 #: Failures listed per item at most (the count says how many there were).
 MAX_FAILURES = 200
 
@@ -471,9 +473,12 @@ def _identify(path: Path) -> tuple[str, str, str, str]:
     except ImportError:  # pragma: no cover - a dependency, but report honestly if absent
         return "", "", "", _("未安装格式识别工具 pygfried")
     try:
-        result = pygfried.identify(str(path), detailed=True)
+        if path.stat().st_size > 2 * IDENTIFY_WINDOW:
+            result = _identify_windowed(pygfried, path)
+        else:
+            result = pygfried.identify(str(path), detailed=True)
         match = result["files"][0]["matches"][0]
-    except Exception as exc:
+    except Exception as exc:  # siegfried errors are reported, not raised
         return "", "", "", str(exc)[:200]
     puid = match.get("id") or ""
     if puid == "UNKNOWN":
@@ -483,6 +488,41 @@ def _identify(path: Path) -> tuple[str, str, str, str]:
         # PRONOM has no OFD signature yet: a ZIP whose root holds OFD.xml is an OFD.
         return "local/ofd", "OFD（GB/T 33190）", "application/ofd", ""
     return puid, name, mime, match.get("warning", "")
+
+
+def _identify_windowed(pygfried, path: Path) -> dict:
+    """Identify a large file from its first and last IDENTIFY_WINDOW bytes.
+
+    Siegfried maps the whole file and may scan all of it, which for a file of several GB
+    costs that much resident memory; PRONOM signatures sit at the beginning or the end (BOF /
+    EOF offsets), so a copy holding both ends, under the same extension, identifies alike.
+    """
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="lantai-identify-") as folder:
+        window = Path(folder) / f"window{path.suffix.lower()[:16]}"
+        size = path.stat().st_size
+        with open(path, "rb") as source, open(window, "wb") as out:
+            shutil.copyfileobj(_Limited(source, IDENTIFY_WINDOW), out, 1024 * 1024)
+            source.seek(size - IDENTIFY_WINDOW)
+            shutil.copyfileobj(source, out, 1024 * 1024)
+        return pygfried.identify(str(window), detailed=True)
+
+
+class _Limited:
+    """A reader that stops after ``limit`` bytes."""
+
+    def __init__(self, fh, limit: int) -> None:
+        self.fh, self.left = fh, limit
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        size = self.left if size < 0 else min(size, self.left)
+        data = self.fh.read(size)
+        self.left -= len(data)
+        return data
 
 
 def _is_ofd_zip(path: Path) -> bool:

@@ -128,3 +128,18 @@ def test_cli_ingest_inline(tworld, tmp_path):
     sip_id, status, *rest = out.getvalue().strip().split("\t")
     assert status == "stored" and rest[0].startswith("Z109-WS")
     assert Sip.objects.get(pk=sip_id).source == "cli"
+
+
+def test_sweep_spool_removes_only_orphans(tworld, tmp_path):
+    import os
+    import uuid
+
+    sip = _receive(tworld, make_bag(tmp_path / "kept"), fonds="Z109")
+    orphan = services.ingest_root() / str(uuid.uuid4())
+    orphan.mkdir(parents=True)
+    (orphan / ".upload.zip.part").write_bytes(b"half")
+    old = 1_000_000_000
+    os.utime(orphan, (old, old))
+    os.utime(services.sip_dir(sip), (old, old))
+    assert services.sweep_spool() == 1
+    assert not orphan.exists() and services.sip_dir(sip).exists()

@@ -37,3 +37,9 @@ def recover_task() -> None:
 def recover_at_startup() -> None:
     # SIPs whose worker died before this one started are resumed (or failed) at once.
     services.recover_in_worker()
+
+
+@db_periodic_task(crontab(minute="7"), name="lantai.ingest.sweep_spool")
+def sweep_spool_task() -> None:
+    # Spool folders of uploads whose receive never committed (killed mid-upload) are removed.
+    services.sweep_spool()

@@ -49,6 +49,7 @@ from django.db.models import Avg, Count, F, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from lantai.audit.models import AuditAction
 from lantai.audit.services import changes, record
@@ -108,18 +109,19 @@ class Outcome:
     FUTURE = "future"
 
 
+# Marked for makemessages here, translated where shown.
 OUTCOME_LABELS = {
-    Outcome.ACCEPTED: "已入库",
-    Outcome.OUT_OF_ORDER: "时间乱序（已入库）",
-    Outcome.DUPLICATE: "重复读数",
-    Outcome.MALFORMED: "格式错误",
-    Outcome.UNKNOWN_SENSOR: "未登记的传感器",
-    Outcome.INACTIVE_SENSOR: "传感器已停用",
-    Outcome.WRONG_VAULT: "传感器不属于该库房",
-    Outcome.NOT_A_NUMBER: "读数不是有效数字",
-    Outcome.IMPOSSIBLE: "超出物理量程（传感器故障）",
-    Outcome.BAD_TIME: "时间格式错误",
-    Outcome.FUTURE: "时间超前（设备时钟错误）",
+    Outcome.ACCEPTED: gettext_noop("已入库"),
+    Outcome.OUT_OF_ORDER: gettext_noop("时间乱序（已入库）"),
+    Outcome.DUPLICATE: gettext_noop("重复读数"),
+    Outcome.MALFORMED: gettext_noop("格式错误"),
+    Outcome.UNKNOWN_SENSOR: gettext_noop("未登记的传感器"),
+    Outcome.INACTIVE_SENSOR: gettext_noop("传感器已停用"),
+    Outcome.WRONG_VAULT: gettext_noop("传感器不属于该库房"),
+    Outcome.NOT_A_NUMBER: gettext_noop("读数不是有效数字"),
+    Outcome.IMPOSSIBLE: gettext_noop("超出物理量程（传感器故障）"),
+    Outcome.BAD_TIME: gettext_noop("时间格式错误"),
+    Outcome.FUTURE: gettext_noop("时间超前（设备时钟错误）"),
 }
 #: Outcomes that are refusals (not stored).
 REFUSED = set(OUTCOME_LABELS) - {Outcome.ACCEPTED, Outcome.OUT_OF_ORDER}
@@ -1402,12 +1404,13 @@ def sensor_state(sensor: Sensor, open_keys: set[str], now: datetime) -> str:
     return "ok"
 
 
+# Marked for makemessages here, translated where shown.
 STATE_LABELS = {
-    "ok": "正常",
-    "alarm": "告警",
-    "silent": "离线",
-    "nodata": "无数据",
-    "inactive": "停用",
+    "ok": gettext_noop("正常"),
+    "alarm": gettext_noop("告警"),
+    "silent": gettext_noop("离线"),
+    "nodata": gettext_noop("无数据"),
+    "inactive": gettext_noop("停用"),
 }
 
 

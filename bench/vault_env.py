@@ -209,6 +209,7 @@ def bench_ingest(args) -> dict:
 def start_broker() -> tuple[subprocess.Popen, int, Path]:
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="lantai-bench-mqtt-"))
+    os.chmod(tmp, 0o777)  # noqa: S103 - mosquitto drops to its own user and persists here
     conf = tmp / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"

@@ -8,10 +8,12 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import close_old_connections
@@ -126,6 +128,11 @@ class PrivateBroker:
             service_missing("Mosquitto", "mosquitto binary not found")
         self.binary = binary
         self.port = free_port()
+        # Mosquitto started as root drops to the "mosquitto" user: it must be able to write
+        # its persistence file (and log) here, or a restart loses what it had queued.
+        # (pytest's own tmp_path sits below a root-only directory, so use one under /tmp.)
+        tmp_path = Path(tempfile.mkdtemp(prefix="lantai-test-mqtt-"))
+        os.chmod(tmp_path, 0o777)  # noqa: S103 - a private throw-away directory
         self.dir = tmp_path
         self.conf = tmp_path / "mosquitto.conf"
         self.conf.write_text(
@@ -155,6 +162,13 @@ class PrivateBroker:
             self.proc.terminate()  # SIGTERM: mosquitto writes its persistence file
             self.proc.wait(10)
 
+    def persisted(self) -> bool:
+        return (self.dir / "mosquitto.db").exists()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
 
 @pytest.mark.parametrize("protocol", ["3", "5"])
 def test_no_message_lost_when_the_broker_restarts_mid_stream(envw, mqtt_broker, tmp_path, protocol):
@@ -179,6 +193,7 @@ def test_no_message_lost_when_the_broker_restarts_mid_stream(envw, mqtt_broker, 
                     # Let part of the stream through, then restart the broker under it.
                     time.sleep(0.3)
                     broker.stop()
+                    assert broker.persisted(), "the broker could not write its persistence file"
                     time.sleep(1.0)
                     broker.start()
             assert publisher.flush(60), "publisher could not deliver"
@@ -198,7 +213,7 @@ def test_no_message_lost_when_the_broker_restarts_mid_stream(envw, mqtt_broker, 
         assert set(counts) <= {"accepted", "duplicate"}
     finally:
         publisher.close()
-        broker.stop()
+        broker.remove()
 
 
 def test_simulator_publishes_realistic_data_with_faults(envw, mqtt_broker):

@@ -213,3 +213,63 @@ def stored_aip(tmp_path, item, package, locations):
 @pytest.fixture
 def pdf_bytes() -> bytes:
     return _pdf_bytes()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server for the session (skips locally / fails under CI=true without it)."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from lantai.core.testing import service_missing, tcp_reachable
+
+    beside = Path(sys.executable).with_name("moto_server")
+    program = str(beside) if beside.exists() else shutil.which("moto_server")
+    if program is None:
+        service_missing("moto_server", "not installed (pip install 'moto[server]')")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [program, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not tcp_reachable("127.0.0.1", port, timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            service_missing("moto_server", f"did not start on 127.0.0.1:{port}")
+        time.sleep(0.2)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_replica(locations, s3_endpoint, monkeypatch):
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("LANTAI_S3_ACCESS_KEY_ID", raising=False)
+    name = f"lantai-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=name)
+    location = StorageLocation.objects.create(
+        code="s3",
+        name="异地（S3）",
+        backend=BackendKind.S3,
+        config={"bucket": name, "prefix": "lantai", "endpoint_url": s3_endpoint},
+        role=LocationRole.REPLICA,
+    )
+    return location, client, name

@@ -108,6 +108,10 @@ def run_audit(
     require(actor, PERM)
     location = _location_or_error(location)
     workers = max(1, min(int(workers or 1), 32))
+    if connection.in_atomic_block:
+        # Worker threads use their own connections: inside a caller's transaction they could
+        # not see its rows, and on SQLite they would wait on its write lock.
+        workers = 1
     with transaction.atomic():
         audit = FixityAudit.objects.create(
             location=location,

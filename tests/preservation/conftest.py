@@ -155,10 +155,10 @@ def package(tmp_path):
                 "blocking": True,
             },
             {
-                "id": "GD-3-2",
-                "code": "3-2",
+                "id": "GD-3-1",
+                "code": "3-1",
                 "property": "usability",
-                "name": "文件格式（PRONOM）",
+                "name": "格式识别",
                 "result": "pass",
                 "detail": "",
                 "blocking": True,

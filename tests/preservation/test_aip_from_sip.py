@@ -47,6 +47,12 @@ def test_checked_bag_becomes_a_valid_aip(tmp_path, item, locations, schema_dir, 
     tree = etree.parse(str(bag_dir / "data/METS.xml"))
     events = tree.xpath("//p:event", namespaces={"p": PREMIS_NS})
     assert len(events) >= len(report["items"]) + 3
+    types = tree.xpath("//p:eventType/text()", namespaces={"p": PREMIS_NS})
+    assert {"fixity check", "format identification", "virus check"} <= set(types)
+    virus = tree.xpath(
+        "//p:event[p:eventType='virus check']//p:eventOutcome/text()", namespaces={"p": PREMIS_NS}
+    )
+    assert virus == ["not run"]  # no clamd here: reported as not run, never as passed
     with transaction.atomic():
         aip = aips.store_aip(bag_dir, item=item)
     pdf_file = aip.files.get(path="data/objects/正文.pdf")

@@ -150,15 +150,27 @@ def _tag_value(value: Any) -> str:
 # --- building ---
 
 
+#: DA/T 70 check item codes (ingest.checks) → PREMIS event type; others are "validation".
+CHECK_EVENT_TYPES = {
+    "1-1": ev.FIXITY_CHECK,  # 固化信息有效性 (SHA-256 / SM3 against the manifest)
+    "1-2": "digital signature validation",  # 报送摘要与签名
+    "3-1": ev.FORMAT_IDENTIFICATION,  # 格式识别 (PRONOM)
+    "4-1": ev.VIRUS_CHECK,  # 病毒检测
+}
+
+
 def _check_event_type(entry: dict) -> str:
-    words = " ".join(str(entry.get(k, "")) for k in ("id", "code", "name")).lower()
-    if any(w in words for w in ("sha", "sm3", "fixity", "digest", "摘要", "固化", "校验和")):
+    code = str(entry.get("code", ""))
+    if code in CHECK_EVENT_TYPES:
+        return CHECK_EVENT_TYPES[code]
+    words = " ".join(str(entry.get(k, "")) for k in ("id", "name")).lower()
+    if any(w in words for w in ("fixity", "digest", "固化", "校验值", "摘要")):
         return ev.FIXITY_CHECK
     if "signature" in words or "签名" in words:
         return "digital signature validation"
     if "virus" in words or "病毒" in words:
         return ev.VIRUS_CHECK
-    if any(w in words for w in ("puid", "pronom", "format", "格式")):
+    if any(w in words for w in ("puid", "pronom", "格式识别")):
         return ev.FORMAT_IDENTIFICATION
     return ev.VALIDATION
 

@@ -29,8 +29,10 @@ from lantai.core.permissions import require
 from lantai.preservation import events as ev
 from lantai.preservation.models import (
     Aip,
+    EventOutcome,
     FixityAudit,
     FixityAuditStatus,
+    PreservationEvent,
 )
 from lantai.storage import services as storage
 from lantai.storage.backends import StorageError
@@ -175,7 +177,6 @@ def _run(audit: FixityAudit, location, workers: int, actor, progress: Progress |
     total = len(copies)
     done = 0
     failed_objects: set[int] = set()
-    checked_objects: set[int] = set()
     counters = {"bytes": 0, "failures": 0, "repaired": 0}
 
     def on_done(copy: ObjectCopy, status: str | None, exc: Exception | None) -> None:
@@ -185,7 +186,6 @@ def _run(audit: FixityAudit, location, workers: int, actor, progress: Progress |
         stats = per_location[code]
         stats["checked"] += 1
         counters["bytes"] += copy.object.size
-        checked_objects.add(copy.object_id)
         if exc is not None:
             # Unreadable for another reason (a network error): reported, not repaired blindly.
             failed_objects.add(copy.object_id)
@@ -204,23 +204,40 @@ def _run(audit: FixityAudit, location, workers: int, actor, progress: Progress |
 
     _verify_all(copies, workers, actor, on_done)
 
-    # One success event per AIP whose files were all good in this audit.
+    # One success event per AIP whose files were all good in this audit. (Sets of ids go to
+    # the database in slices: SQLite limits the variables of one statement.)
     now = timezone.now()
-    good_aips = (
-        Aip.objects.filter(files__object_id__in=checked_objects)
-        .exclude(files__object_id__in=failed_objects)
-        .distinct()
-    )
-    bad_aips = Aip.objects.filter(files__object_id__in=failed_objects).distinct()
-    for aip in good_aips.iterator():
-        ev.record_event(
-            ev.FIXITY_CHECK,
-            "success",
-            aip=aip,
-            detail=_("固定性检查通过（第 %(n)d 次检查）") % {"n": audit.pk},
-            outcome_detail={"audit": audit.pk},
+    failed = sorted(failed_objects)
+    bad_ids: set = set()
+    for start in range(0, len(failed), 500):
+        bad_ids.update(
+            Aip.objects.filter(files__object_id__in=failed[start : start + 500]).values_list(
+                "pk", flat=True
+            )
         )
-    good_aips.update(verified_at=now)
+    good_ids = [
+        pk
+        for pk in Aip.objects.filter(files__object__copies__location__in=targets)
+        .values_list("pk", flat=True)
+        .distinct()
+        if pk not in bad_ids
+    ]
+    detail = _("固定性检查通过（第 %(n)d 次检查）") % {"n": audit.pk}
+    for start in range(0, len(good_ids), 500):
+        chunk = good_ids[start : start + 500]
+        PreservationEvent.objects.bulk_create(
+            PreservationEvent(
+                aip_id=pk,
+                event_type=ev.FIXITY_CHECK,
+                event_datetime=now,
+                outcome=EventOutcome.SUCCESS,
+                detail=detail,
+                outcome_detail={"audit": audit.pk},
+                agent=ev.SYSTEM_AGENT,
+            )
+            for pk in chunk
+        )
+        Aip.objects.filter(pk__in=chunk).update(verified_at=now)
 
     audit.copies_checked = total
     audit.bytes_checked = counters["bytes"]
@@ -232,8 +249,8 @@ def _run(audit: FixityAudit, location, workers: int, actor, progress: Progress |
         "locations": per_location,
         "problems": problems[:MAX_LISTED],
         "problems_total": len(problems),
-        "aips_ok": good_aips.count(),
-        "aips_with_problems": [str(pk) for pk in bad_aips.values_list("pk", flat=True)[:100]],
+        "aips_ok": len(good_ids),
+        "aips_with_problems": sorted(str(pk) for pk in bad_ids)[:100],
         "workers": workers,
     }
     with transaction.atomic():

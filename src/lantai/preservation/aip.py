@@ -844,25 +844,41 @@ def store_aip(bag_dir: Path, *, item, sip=None) -> Aip:
             stored = [(rel, tar_obj) for rel in [*sorted(payload), *tag_names]]
             checked = [(f"{bag.name}.tar", tar_obj)]
         else:
+            # The manifests' digests (SHA-256 and SM3 from the checks) go with each file, so
+            # storage hashes with SHA-256 only and reads each primary copy back while copying
+            # it to the replicas (see storage.put_files).
+            entries = []
             for rel in sorted(payload):
-                obj = storage.put_file(bag / rel, f"{prefix}/{rel}", purpose=PURPOSE)
                 size, sha = payload[rel]
-                if obj.size != size or obj.sha256 != sha:
-                    raise AipError(_("保存后的文件与清单不符：%(p)s") % {"p": rel})
-                if rel in sm3_manifest and obj.sm3 != sm3_manifest[rel]:
-                    raise AipError(_("保存后的文件 SM3 与清单不符：%(p)s") % {"p": rel})
-                stored.append((rel, obj))
-            for name in tag_names:
-                obj = storage.put_file(bag / name, f"{prefix}/{name}", purpose=PURPOSE)
                 expected = (
-                    tagmanifest_sha if name == "tagmanifest-sha256.txt" else tag_digests.get(name)
+                    {"size": size, "sha256": sha, "sm3": sm3_manifest[rel]}
+                    if rel in sm3_manifest
+                    else None
                 )
-                if expected and obj.sha256 != expected:
-                    raise AipError(_("保存后的标签文件与清单不符：%(p)s") % {"p": name})
-                stored.append((name, obj))
+                entries.append((bag / rel, f"{prefix}/{rel}", expected))
+            entries.extend((bag / name, f"{prefix}/{name}", None) for name in tag_names)
+            try:
+                objs = storage.put_files(entries, purpose=PURPOSE)
+            except storage.DigestMismatch as exc:
+                raise AipError(_("保存后的文件与清单不符：%(p)s") % {"p": exc}) from exc
+            for rel, obj in zip([*sorted(payload), *tag_names], objs, strict=True):
+                if rel in payload:
+                    size, sha = payload[rel]
+                    if obj.size != size or obj.sha256 != sha:
+                        raise AipError(_("保存后的文件与清单不符：%(p)s") % {"p": rel})
+                    if rel in sm3_manifest and obj.sm3 != sm3_manifest[rel]:
+                        raise AipError(_("保存后的文件 SM3 与清单不符：%(p)s") % {"p": rel})
+                else:
+                    expected_sha = (
+                        tagmanifest_sha if rel == "tagmanifest-sha256.txt" else tag_digests.get(rel)
+                    )
+                    if expected_sha and obj.sha256 != expected_sha:
+                        raise AipError(_("保存后的标签文件与清单不符：%(p)s") % {"p": rel})
+                stored.append((rel, obj))
             checked = stored
         for rel, obj in checked:
-            if not _read_back(obj):
+            # put_files already read back the copies it wrote; others are read back here.
+            if not getattr(obj, "read_back", False) and not _read_back(obj):
                 raise AipError(_("保存后回读校验失败：%(p)s") % {"p": rel})
         now = timezone.now()
         aip = Aip.objects.create(

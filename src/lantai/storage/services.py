@@ -20,10 +20,12 @@ import mimetypes
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -45,6 +47,7 @@ from lantai.storage.backends import (
     VerifyingReader,
     backend_for,
     check_key,
+    fsync_dir,
 )
 from lantai.storage.models import (
     BackendKind,
@@ -68,6 +71,7 @@ __all__ = [
     "attach",
     "open_object",
     "put_file",
+    "put_files",
     "repair_copy",
     "sweep_orphans",
     "sync_locations_from_env",
@@ -266,22 +270,59 @@ def _open_source(src: Path | BinaryIO):
     return src, False
 
 
-def put_file(src: Path | BinaryIO, key: str, *, purpose: str) -> StoredObject:
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _expected(expected: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Validate digests a caller already computed: {"size", "sha256", "sm3"}."""
+    if expected is None:
+        return None
+    size, sha256, sm3 = expected.get("size"), expected.get("sha256"), expected.get("sm3")
+    if (
+        not isinstance(size, int)
+        or size < 0
+        or not isinstance(sha256, str)
+        or not _HEX64.fullmatch(sha256.lower())
+        or not isinstance(sm3, str)
+        or not _HEX64.fullmatch(sm3.lower())
+    ):
+        raise ValidationError({"expected": [_("预先计算的摘要须包含字节数、SHA-256 与 SM3")]})
+    return {"size": size, "sha256": sha256.lower(), "sm3": sm3.lower()}
+
+
+def _mismatch(key: str) -> DigestMismatch:
+    return DigestMismatch(_("写入的内容与预先计算的摘要不一致：%(key)s") % {"key": key})
+
+
+def put_file(
+    src: Path | BinaryIO,
+    key: str,
+    *,
+    purpose: str,
+    expected: Mapping[str, Any] | None = None,
+) -> StoredObject:
     """Store ``src`` under ``key`` on the primary location and every active replica.
 
     Streams (never reads a file whole), computing SHA-256 and SM3 on the way; the object
     becomes visible only complete (temp name, fsync, link). The same content under the same key
     returns the existing object; different content raises ValidationError({"key": ...}).
+
+    ``expected`` ({"size", "sha256", "sm3"}, e.g. from the ingest checks, which computed both
+    digests): the bytes are then hashed with SHA-256 only while written, refused with
+    DigestMismatch unless size and SHA-256 agree, and the given SM3 is registered (SHA-256
+    ties the bytes to the digests computed together with that SM3).
+
     Safe inside an outer transaction: if it rolls back the row goes, and the files left behind
     are orphans that ``sweep_orphans`` removes. Storage failures raise StorageError.
     """
     key = _key_or_error(key)
+    want = _expected(expected)
     primary, replicas = active_locations()
     primary_backend = backend_for(primary)
     fh, close = _open_source(src)
     staged: Path | None = None
     try:
-        hashing = HashingReader(fh)
+        hashing = HashingReader(fh, sm3=want is None)
         existing = StoredObject.objects.filter(key=key).first()
         if existing is not None:
             # Already stored: hash the source without writing it anywhere.
@@ -289,6 +330,14 @@ def put_file(src: Path | BinaryIO, key: str, *, purpose: str) -> StoredObject:
             return _refuse_or_same(existing, hashing.size, hashing.sha256)
         staged = _stage(primary_backend, key, hashing)
         size, sha256, sm3 = hashing.size, hashing.sha256, hashing.sm3
+        if want is not None:
+            if (size, sha256) != (want["size"], want["sha256"]):
+                raise _mismatch(key)
+            sm3 = want["sm3"]
+    except BaseException:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise
     finally:
         if close:
             fh.close()
@@ -317,6 +366,142 @@ def put_file(src: Path | BinaryIO, key: str, *, purpose: str) -> StoredObject:
             return obj
     finally:
         staged.unlink(missing_ok=True)
+
+
+def _workers(n: int) -> int:
+    return max(1, min(4, os.cpu_count() or 1, n))
+
+
+def put_files(
+    entries: Sequence[tuple[Path, str, Mapping[str, Any] | None]],
+    *,
+    purpose: str,
+) -> list[StoredObject]:
+    """Store many files (``(path, key, expected or None)`` each) as ``put_file`` would, faster.
+
+    Same guarantees, in a different order of work: every file is written under a temporary
+    name to the primary location (hashed on the way: SHA-256 only when ``expected`` is given)
+    and copied from that written primary file to each replica location — that copy's read,
+    hashed with SHA-256 and compared, is the read-back verification of the primary copy, and
+    the replica copy is compared too (with no replica the primary is read back on its own).
+    Files are processed in a few threads (hashlib releases the GIL). Each location's
+    filesystem is then made durable with one syncfs instead of an fsync per file; only then
+    are the rows inserted and the files linked to their final names (atomic, never
+    overwriting registered content) and their directories fsynced. A crash leaves only
+    temporary files, which ``sweep_orphans`` removes.
+
+    Returned objects carry ``read_back = True`` when their copies were verified this way.
+    Falls back to ``put_file`` one by one for keys already stored and for non-local
+    locations. Raises DigestMismatch (nothing registered) when a file disagrees with its
+    ``expected`` digests or a copy reads back differently.
+    """
+    prepared = [(Path(src), _key_or_error(key), _expected(exp)) for src, key, exp in entries]
+    keys = [key for _src, key, _exp in prepared]
+    if len(set(keys)) != len(keys):
+        raise ValidationError({"key": [_("同一批次中存储键重复")]})
+    if not prepared:
+        return []
+    primary, replicas = active_locations()
+    primary_backend = backend_for(primary)
+    replica_backends = [(loc, backend_for(loc)) for loc in replicas]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 500):
+        existing.update(
+            StoredObject.objects.filter(key__in=keys[start : start + 500]).values_list(
+                "key", flat=True
+            )
+        )
+    if (
+        existing
+        or not isinstance(primary_backend, LocalBackend)
+        or any(not isinstance(b, LocalBackend) for _loc, b in replica_backends)
+    ):
+        return [put_file(src, key, purpose=purpose, expected=exp) for src, key, exp in prepared]
+
+    leftovers: list[Path] = []
+    lock = threading.Lock()
+
+    def keep(path: Path) -> Path:
+        with lock:
+            leftovers.append(path)
+        return path
+
+    def work(entry):
+        src, key, want = entry
+        with open(src, "rb") as fh:
+            hashing = HashingReader(fh, sm3=want is None)
+            staged = keep(primary_backend.stage(key, hashing, fsync=False))
+        size, sha256, sm3 = hashing.size, hashing.sha256, hashing.sm3
+        if want is not None:
+            if (size, sha256) != (want["size"], want["sha256"]):
+                raise _mismatch(key)
+            sm3 = want["sm3"]
+        paths = [staged]
+        for _loc, backend in replica_backends or [(None, None)]:
+            # Read the written primary file back (hashed) while copying it to the replica.
+            with open(staged, "rb") as fh:
+                check = HashingReader(fh, sm3=False)
+                if backend is None:
+                    check.drain()
+                else:
+                    paths.append(keep(backend.stage(key, check, fsync=False)))
+            if (check.size, check.sha256) != (size, sha256):
+                raise DigestMismatch(_("保存后回读校验失败：%(key)s") % {"key": key})
+        return size, sha256, sm3, paths
+
+    try:
+        with ThreadPoolExecutor(max_workers=_workers(len(prepared))) as pool:
+            results = list(pool.map(work, prepared))
+        # Durable before visible: one syncfs per filesystem instead of one fsync per file.
+        for backend in {
+            id(b): b for b in [primary_backend, *(b for _l, b in replica_backends)]
+        }.values():
+            backend.sync_fs()
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    objs = StoredObject.objects.bulk_create(
+                        [
+                            StoredObject(key=key, size=size, sha256=sha, sm3=sm3, purpose=purpose)
+                            for (_src, key, _exp), (size, sha, sm3, _paths) in zip(
+                                prepared, results, strict=True
+                            )
+                        ]
+                    )
+            except IntegrityError:
+                # A concurrent put took one of the keys meanwhile: one by one, as put_file does.
+                return [
+                    put_file(src, key, purpose=purpose, expected=exp) for src, key, exp in prepared
+                ]
+            if any(obj.pk is None for obj in objs):
+                objs = list(StoredObject.objects.filter(key__in=keys).order_by("id"))
+                by_key = {obj.key: obj for obj in objs}
+                objs = [by_key[key] for key in keys]
+            dirs: dict[int, tuple[LocalBackend, set[Path]]] = {}
+            backends = [primary_backend, *(b for _loc, b in replica_backends)]
+            for key, (_size, _sha, _sm3, paths) in zip(keys, results, strict=True):
+                for backend, path in zip(backends, paths, strict=False):
+                    # The rows are ours, so anything already under the key is an orphan of a
+                    # rolled-back write: swapped out atomically, never trusted.
+                    backend.commit(path, key, over_orphan=True, sync_dir=False)
+                    dirs.setdefault(id(backend), (backend, set()))[1].add(path.parent)
+            for _backend, folders in dirs.values():
+                for folder in folders:
+                    fsync_dir(folder)
+            now = timezone.now()
+            ObjectCopy.objects.bulk_create(
+                [
+                    ObjectCopy(object=obj, location=loc, status=CopyStatus.OK, verified_at=now)
+                    for obj in objs
+                    for loc in [primary, *replicas]
+                ]
+            )
+            for obj in objs:
+                obj.read_back = True
+            return objs
+    finally:
+        for path in leftovers:
+            path.unlink(missing_ok=True)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ messages: $(STAMP)
 
 run: install
 	LANTAI_DEBUG=1 $(BIN)/lantai migrate --no-input
-	LANTAI_DEBUG=1 $(BIN)/lantai demo --if-empty
+	LANTAI_DEBUG=1 $(BIN)/lantai demo --if-empty --base-url http://$(HOST):$(PORT)
 	LANTAI_DEBUG=1 $(BIN)/lantai serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)

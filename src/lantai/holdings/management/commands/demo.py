@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from tqdm import tqdm
 
 from lantai.accounts.roles import Role
+from lantai.audit.models import AuditEntry
+from lantai.holdings.demo import data, extras
 from lantai.holdings.demo.generator import (
     DEFAULT_ITEMS,
     DEFAULT_SEED,
@@ -16,6 +20,7 @@ from lantai.holdings.demo.generator import (
     DemoResult,
     load_demo,
 )
+from lantai.holdings.models import Unit
 
 
 class Command(BaseCommand):
@@ -43,6 +48,23 @@ class Command(BaseCommand):
             help=_("馆藏中已有数据时什么也不做（供 make run 使用）"),
         )
         parser.add_argument("--no-users", action="store_true", help=_("不创建演示账户"))
+        parser.add_argument(
+            "--no-extras",
+            action="store_true",
+            help=_("只加载馆藏和账户，不加载接收征集、库房、环境监测和在线归档演示数据"),
+        )
+        parser.add_argument(
+            "--env-days",
+            type=int,
+            default=None,
+            help=_("环境监测历史天数（10分钟一条），默认 %(n)d 天；件数少于一万时为 1 天")
+            % {"n": extras.DEFAULT_ENV_DAYS},
+        )
+        parser.add_argument(
+            "--base-url",
+            default=os.environ.get("LANTAI_BASE_URL", "http://127.0.0.1:8000"),
+            help=_("“去哪里看”列表中的网址前缀"),
+        )
 
     def handle(self, *args, **options) -> None:
         items = options["items"]
@@ -81,8 +103,85 @@ class Command(BaseCommand):
         if result.skipped:
             if show:
                 self.stdout.write(_("馆藏中已有数据，未加载演示数据。"))
+            # A demo archive (its load is in the audit trail) gets the parts it still lacks;
+            # a real archive is never touched.
+            if options["no_extras"] or not self.is_demo_archive():
+                return
+        else:
+            self.report(result)
+        if options["no_extras"]:
             return
-        self.report(result)
+        small = items < 10_000
+        env_days = options["env_days"]
+        if env_days is None:
+            env_days = 1 if small else extras.DEFAULT_ENV_DAYS
+        if env_days < 1:
+            raise CommandError(_("--env-days 至少为 1。"))
+        loaded = extras.load_extras(
+            placements=min(extras.DEFAULT_PLACEMENTS, max(items // 5, 50)),
+            env_days=env_days,
+            older_days=extras.OLDER_DAYS if not small else 0,
+            report=self.report_part if show else None,
+        )
+        if show:
+            self.report_secrets(loaded.secrets)
+            self.where_to_look(options["base_url"])
+
+    @staticmethod
+    def is_demo_archive() -> bool:
+        """The demo's load is in the audit trail and its first unit is still there."""
+        return (
+            AuditEntry.objects.filter(object_type="holdings.demo").exists()
+            and Unit.objects.filter(code=data.UNITS[0].unit_code).exists()
+        )
+
+    def report_part(self, part: extras.PartResult) -> None:
+        status = {
+            extras.DONE: _("已加载"),
+            extras.ALREADY: _("已存在，未重复加载"),
+            extras.SKIPPED: _("已跳过"),
+            extras.FAILED: _("失败（已回滚）"),
+        }[part.status]
+        counts = "，".join(f"{_count_label(k)} {v}" for k, v in part.counts.items())
+        line = f"· {part.label}：{status}"
+        if counts:
+            line += f"（{counts}）"
+        if part.message:
+            line += f"。{part.message}"
+        line += _("，用时 %(s).1f 秒") % {"s": part.seconds}
+        (self.stderr if part.status == extras.FAILED else self.stdout).write(line)
+
+    def report_secrets(self, secrets: list[extras.Secret]) -> None:
+        if not secrets:
+            return
+        out = self.stdout
+        rows = [(_("令牌"), _("名称"), _("密钥"))]
+        rows += [(s.label, s.name, s.value) for s in secrets]
+        widths = [max(_width(row[i]) for row in rows) for i in range(3)]
+        out.write("")
+        for n, row in enumerate(rows):
+            out.write("  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row)).rstrip())
+            if n == 0:
+                out.write("  ".join("-" * w for w in widths))
+        out.write(_("令牌密钥同样只显示这一次。"))
+
+    def where_to_look(self, base: str) -> None:
+        base = base.rstrip("/")
+        out = self.stdout
+        out.write("")
+        out.write(_("去哪里看（以档案馆员 archivist 登录；库房和环境以库管员 keeper 登录）："))
+        for path, text in WHERE_TO_LOOK:
+            out.write(f"  {_(text)}  {base}{path}")
+        # The demo's readings stop at load time; without fresh ones the sensors go silent
+        # (离线告警) after their heartbeat.
+        out.write(
+            _("让传感器持续上报（另开终端）：%(cmd)s")
+            % {
+                "cmd": f"lantai vault simulate --http {base} --token <"
+                + _("环境监测采集令牌")
+                + "> --interval 600 --faults 0"
+            }
+        )
 
     def report(self, result: DemoResult) -> None:
         out = self.stdout
@@ -117,6 +216,50 @@ class Command(BaseCommand):
             if n == 0:
                 out.write("  ".join("-" * w for w in widths))
         out.write(_("请妥善保存以上密码：它们只显示这一次。"))
+
+
+WHERE_TO_LOOK = (
+    ("/", N_("工作台（概览、告警）")),
+    ("/holdings/", N_("馆藏浏览：全宗、门类、年度")),
+    ("/holdings/items/", N_("档案检索（件）")),
+    ("/accession/plans/", N_("接收计划：计划与实际接收对比")),
+    ("/accession/", N_("移交接收批次")),
+    ("/accession/acquisitions/", N_("征集：捐赠与寄存")),
+    ("/accession/statistics/", N_("接收统计")),
+    ("/vault/", N_("库房与架位：容量、上架")),
+    ("/vault/circulations/", N_("出入库：逾期未还、待批准")),
+    ("/vault/entries/", N_("库房出入登记")),
+    ("/vault/env/", N_("库房环境：八防监测与曲线")),
+    ("/vault/env/alarms/", N_("环境告警：未处理、已确认")),
+    ("/ingest/sips/", N_("在线归档：归档信息包与四性检测报告")),
+    ("/ingest/tokens/", N_("接口令牌（系统管理员 sysadmin）")),
+    ("/preservation/fixity/", N_("长期保存：固定性检查")),
+    ("/audit/", N_("审计日志（安全审计员 auditor）")),
+)
+
+COUNT_LABELS = {
+    "plans": N_("接收计划"),
+    "batches": N_("移交批次"),
+    "acquisitions": N_("征集"),
+    "vaults": N_("库房"),
+    "locations": N_("架位"),
+    "boxes": N_("档案盒"),
+    "placements": N_("上架"),
+    "circulations": N_("出库单"),
+    "entries": N_("出入登记"),
+    "sensors": N_("传感器"),
+    "readings": N_("读数"),
+    "rollups": N_("汇总"),
+    "alarms_open": N_("未解除告警"),
+    "sips": N_("新收信息包"),
+    "stored": N_("已归档"),
+    "fixity_audits": N_("固定性检查"),
+    "fixity_checked": N_("已核验副本"),
+}
+
+
+def _count_label(key: str) -> str:
+    return _(COUNT_LABELS[key]) if key in COUNT_LABELS else key
 
 
 def _width(text: str) -> int:

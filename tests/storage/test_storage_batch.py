@@ -135,3 +135,28 @@ def test_put_files_refuses_duplicate_keys(primary, tmp_path):
     src = write(tmp_path, "d", b"x")
     with pytest.raises(ValidationError):
         services.put_files([(src, "h/d", None), (src, "h/d", None)], purpose="test")
+
+
+def test_put_files_link_makes_primary_a_hard_link_checked_by_read_back(
+    primary, offsite, tmp_path, files_under
+):
+    data = b"handed over" * 999
+    src = write(tmp_path, "h", data)
+    [obj] = services.put_files([(src, "l/h", digests(data))], purpose="test", link=True)
+    stored = root(primary) / "l/h"
+    assert stored.stat().st_ino == src.stat().st_ino
+    assert oct(stored.stat().st_mode & 0o777) == "0o440"
+    assert (root(offsite) / "l/h").read_bytes() == data
+    assert services.verify_object(obj) == {"main": "ok", "copy": "ok"}
+    # The bytes linked are still compared with the expected digests.
+    bad = write(tmp_path, "i", b"not what was checked")
+    with pytest.raises(DigestMismatch):
+        services.put_files([(bad, "l/i", digests(b"checked"))], purpose="test", link=True)
+    assert files_under(root(primary)) == ["l/h"]
+    assert files_under(root(offsite)) == ["l/h"]
+    # Without expected digests both are computed from the linked file.
+    other = b"no digests given"
+    [obj2] = services.put_files(
+        [(write(tmp_path, "j", other), "l/j", None)], purpose="t", link=True
+    )
+    assert (obj2.size, obj2.sha256, obj2.sm3) == tuple(digests(other).values())

@@ -846,7 +846,7 @@ def store_aip(bag_dir: Path, *, item, sip=None) -> Aip:
         else:
             # The manifests' digests (SHA-256 and SM3 from the checks) go with each file, so
             # storage hashes with SHA-256 only and reads each primary copy back while copying
-            # it to the replicas (see storage.put_files).
+            # it to the replicas (see storage.put_files); a mismatch registers nothing.
             entries = []
             for rel in sorted(payload):
                 size, sha = payload[rel]
@@ -858,7 +858,9 @@ def store_aip(bag_dir: Path, *, item, sip=None) -> Aip:
                 entries.append((bag / rel, f"{prefix}/{rel}", expected))
             entries.extend((bag / name, f"{prefix}/{name}", None) for name in tag_names)
             try:
-                objs = storage.put_files(entries, purpose=PURPOSE)
+                # The bag is ours and removed after storing: its files may become the primary
+                # copies by hard link (read back and compared all the same).
+                objs = storage.put_files(entries, purpose=PURPOSE, link=True)
             except storage.DigestMismatch as exc:
                 raise AipError(_("保存后的文件与清单不符：%(p)s") % {"p": exc}) from exc
             for rel, obj in zip([*sorted(payload), *tag_names], objs, strict=True):

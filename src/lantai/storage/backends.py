@@ -252,6 +252,30 @@ class LocalBackend:
             raise
         return Path(tmp)
 
+    def stage_link(self, key: str, src: Path) -> Path | None:
+        """Give the existing file ``src`` a temporary name beside the key's final place (a hard
+        link: no bytes copied), made read-only; None where it cannot be linked (another
+        filesystem, no hard links). The caller must hand ``src`` over: it is never written
+        again, since its bytes become the stored copy."""
+        import uuid
+
+        final = self.path(key)
+        self._ensure_dir(final.parent)
+        tmp = final.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}.part"
+        try:
+            os.link(src, tmp)
+        except OSError:
+            return None
+        try:
+            os.chmod(tmp, 0o440)
+            # A fresh mtime, as a written copy has: sweep_orphans spares recent files, and a
+            # linked old file must not pass for an old orphan before its row is committed.
+            os.utime(tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
     def sync_fs(self) -> None:
         """Make everything written on this location's filesystem durable with one syncfs(2)
         (falls back to sync(2)): one call for a batch instead of an fsync per file."""

@@ -376,6 +376,7 @@ def put_files(
     entries: Sequence[tuple[Path, str, Mapping[str, Any] | None]],
     *,
     purpose: str,
+    link: bool = False,
 ) -> list[StoredObject]:
     """Store many files (``(path, key, expected or None)`` each) as ``put_file`` would, faster.
 
@@ -389,6 +390,11 @@ def put_files(
     are the rows inserted and the files linked to their final names (atomic, never
     overwriting registered content) and their directories fsynced. A crash leaves only
     temporary files, which ``sweep_orphans`` removes.
+
+    ``link=True``: the caller hands the files over (it never writes them again, e.g. an AIP
+    bag that is removed after storing): where the source is on the primary's filesystem the
+    primary copy is a hard link to it instead of a copy, its bytes are checked by the same
+    read-back (against ``expected`` when given), and the syncfs makes them durable.
 
     Returned objects carry ``read_back = True`` when their copies were verified this way.
     Falls back to ``put_file`` one by one for keys already stored and for non-local
@@ -428,24 +434,34 @@ def put_files(
 
     def work(entry):
         src, key, want = entry
-        with open(src, "rb") as fh:
-            hashing = HashingReader(fh, sm3=want is None)
-            staged = keep(primary_backend.stage(key, hashing, fsync=False))
-        size, sha256, sm3 = hashing.size, hashing.sha256, hashing.sm3
-        if want is not None:
-            if (size, sha256) != (want["size"], want["sha256"]):
-                raise _mismatch(key)
-            sm3 = want["sm3"]
+        linked = primary_backend.stage_link(key, src) if link else None
+        if linked is not None:
+            staged = keep(linked)
+            size = sha256 = sm3 = None  # learnt from the read-back below
+        else:
+            with open(src, "rb") as fh:
+                hashing = HashingReader(fh, sm3=want is None)
+                staged = keep(primary_backend.stage(key, hashing, fsync=False))
+            size, sha256, sm3 = hashing.size, hashing.sha256, hashing.sm3
+            if want is not None:
+                if (size, sha256) != (want["size"], want["sha256"]):
+                    raise _mismatch(key)
+                sm3 = want["sm3"]
         paths = [staged]
         for _loc, backend in replica_backends or [(None, None)]:
-            # Read the written primary file back (hashed) while copying it to the replica.
+            # Read the primary file back (hashed) while copying it to the replica.
             with open(staged, "rb") as fh:
-                check = HashingReader(fh, sm3=False)
+                check = HashingReader(fh, sm3=size is None and want is None)
                 if backend is None:
                     check.drain()
                 else:
                     paths.append(keep(backend.stage(key, check, fsync=False)))
-            if (check.size, check.sha256) != (size, sha256):
+            if size is None:
+                size, sha256 = check.size, check.sha256
+                sm3 = check.sm3 if want is None else want["sm3"]
+                if want is not None and (size, sha256) != (want["size"], want["sha256"]):
+                    raise _mismatch(key)
+            elif (check.size, check.sha256) != (size, sha256):
                 raise DigestMismatch(_("保存后回读校验失败：%(key)s") % {"key": key})
         return size, sha256, sm3, paths
 

@@ -168,15 +168,16 @@ VOLUMES_PER_LOCATION = 30
 ITEMS_PER_BOX = 25
 
 
-def _route(carrier: str, category: str, year: int) -> str:
-    """Which vault a physical record belongs in (by carrier, category and age)."""
+def _route(carrier: str, category: str, year: int, boxed: bool = False) -> str:
+    """Which vault a physical record belongs in (by carrier, category and age): volumes 卷 in
+    the first paper vault, boxed items 件 in the second."""
     if carrier == "object":
         return "K07"
     if carrier == "audiovisual":
         return {"LY": "K04", "LX": "K06", "ZP": "K05"}.get(category, "K04")
     if year < 1966:
         return "K03"
-    return "K01"
+    return "K02" if boxed else "K01"
 
 
 class _Shelves:
@@ -268,11 +269,13 @@ def seed_shelves(*, placements: int = DEFAULT_PLACEMENTS) -> tuple[str, str, dic
             code: _Shelves(v, list(v.locations.order_by("code"))) for code, v in vaults.items()
         }
         counts["locations"] = sum(len(f.locations) for f in fillers.values())
-        # Paper that does not fit the first paper vault goes on in the second.
-        overflow = {"K01": "K02"}
+        # Paper that does not fit one paper vault goes on in the other.
+        overflow = {"K01": "K02", "K02": "K01"}
 
         def filler(code: str, want: Callable[[_Shelves], Any]):
-            while code:
+            tried = set()
+            while code and code not in tried:
+                tried.add(code)
                 spot = want(fillers[code])
                 if spot is not None:
                     return spot
@@ -313,7 +316,8 @@ def seed_shelves(*, placements: int = DEFAULT_PLACEMENTS) -> tuple[str, str, dic
         groups: dict[tuple, list[tuple]] = {}
         for row in special + paper:
             pk, fonds_id, fonds_code, category, year, retention, carrier = row
-            key = (_route(carrier, category, year), fonds_id, fonds_code, category, year, retention)
+            vault_code = _route(carrier, category, year, boxed=True)
+            key = (vault_code, fonds_id, fonds_code, category, year, retention)
             groups.setdefault(key, []).append(pk)
         boxes: list[tuple[Box, list[int]]] = []
         numbers: dict[tuple, int] = {}
@@ -400,16 +404,29 @@ def _seed_circulations(shelves, vaults: dict, keeper) -> dict[str, int]:
     # 1: taken out twelve days ago and five days overdue (催还 shows it).
     overdue = shelves.approve_circulation(keeper, made[0])
     overdue = shelves.take_out(keeper, overdue)
+    # The demo happens "now"; the dates are moved back afterwards so the list reads like a
+    # month of work (the audit trail keeps the real moments).
+    days = dt.timedelta(days=1)
     Circulation.objects.filter(pk=overdue.pk).update(
-        approved_at=now - dt.timedelta(days=12, hours=1),
-        out_at=now - dt.timedelta(days=12),
-        due_at=now - dt.timedelta(days=5),
+        requested_at=now - 13 * days,
+        approved_at=now - 12 * days - dt.timedelta(hours=3),
+        out_at=now - 12 * days,
+        due_at=now - 5 * days,
     )
+    Circulation.objects.filter(pk=made[1].pk).update(requested_at=now - dt.timedelta(hours=5))
     # 2 stays requested (awaiting the keeper's approval); 3 went out and came back.
     if len(made) > 2:
         back = shelves.approve_circulation(keeper, made[2])
         back = shelves.take_out(keeper, back)
         shelves.return_lines(keeper, back)
+        Circulation.objects.filter(pk=back.pk).update(
+            requested_at=now - 9 * days,
+            approved_at=now - 9 * days + dt.timedelta(hours=2),
+            out_at=now - 8 * days,
+            due_at=now - 1 * days,
+            returned_at=now - 2 * days,
+        )
+        back.lines.update(returned_at=now - 2 * days)
     k01 = vaults["K01"]
     entries = [
         (k01, 12, 9, 40, _("调档出库"), overdue.number),

@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 
@@ -155,4 +156,4 @@ class FixityAudit(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.started_at:%Y-%m-%d %H:%M} {self.get_status_display()}"
+        return f"{localtime(self.started_at):%Y-%m-%d %H:%M} {self.get_status_display()}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 
@@ -252,7 +253,7 @@ class VaultEntry(models.Model):
         ordering = ["-entered_at"]
 
     def __str__(self) -> str:
-        return f"{self.vault} {self.person} {self.entered_at:%Y-%m-%d %H:%M}"
+        return f"{self.vault} {self.person} {localtime(self.entered_at):%Y-%m-%d %H:%M}"
 
 
 class InventoryStatus(models.TextChoices):
@@ -281,7 +282,7 @@ class Inventory(models.Model):
         ordering = ["-started_at"]
 
     def __str__(self) -> str:
-        return f"{self.vault} {self.started_at:%Y-%m-%d}"
+        return f"{self.vault} {localtime(self.started_at):%Y-%m-%d}"
 
 
 class InventoryScan(models.Model):

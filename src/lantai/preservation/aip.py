@@ -13,9 +13,12 @@ An AIP is a BagIt bag (RFC 8493) that any future tool can read without Lantai::
                                         rights)
 
 ``build_aip`` writes it into a temporary folder (made durable with one syncfs), checks it and
-renames it into place; ``store_aip`` stores every file through ``storage.put_file`` (so it is
-replicated to every location) — or, for a package of many files, the whole bag as one tar —
-compares what was stored with the manifests, reads the primary copies back, and registers
+renames it into place; ``store_aip`` stores every file through ``storage.put_files`` (so it is
+replicated to every location; the manifests' SHA-256 and SM3 go with each file, the bag's files
+become the primary copies by hard link where they can, and each primary copy is read back and
+compared while it is copied to the replicas) — or, for a package of many files, the whole bag
+as one tar through ``storage.put_file`` — compares what was stored with the manifests, reads
+back whatever was not read back yet, and registers
 Aip + AipFile + PreservationEvent rows in the caller's transaction. Nothing is
 registered unless every check passed.
 """

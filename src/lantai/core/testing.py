@@ -15,11 +15,22 @@ import socket
 import tempfile
 from urllib.parse import urlparse
 
-os.environ.setdefault("LANTAI_DATA_DIR", tempfile.mkdtemp(prefix="lantai-test-"))
+import pytest
+
+_CREATED_DATA_DIR = "LANTAI_DATA_DIR" not in os.environ or bool(
+    os.environ.get("PYTEST_XDIST_WORKER")
+)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # xdist workers inherit the controller's environment; each gets a data dir of its own,
+    # or two workers (each with its own test database and id sequences) would write the
+    # same batch-N folders and storage keys.
+    os.environ["LANTAI_DATA_DIR"] = tempfile.mkdtemp(
+        prefix=f"lantai-test-{os.environ['PYTEST_XDIST_WORKER']}-"
+    )
+else:
+    os.environ.setdefault("LANTAI_DATA_DIR", tempfile.mkdtemp(prefix="lantai-test-"))
 os.environ.setdefault("LANTAI_QUEUE", "immediate")
 os.environ.setdefault("LANTAI_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
-
-import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("LANTAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -114,3 +125,12 @@ def pytest_configure(config: pytest.Config) -> None:
         return [name for name in names if name != "audit_auditentry"]
 
     introspection.BaseDatabaseIntrospection.django_table_names = django_table_names
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Remove the data dir this process made (files, SQLite test DB, queue), not one a
+    # developer pointed the suite at.
+    if _CREATED_DATA_DIR and not os.environ.get("LANTAI_KEEP_TEST_DATA"):
+        import shutil
+
+        shutil.rmtree(os.environ["LANTAI_DATA_DIR"], ignore_errors=True)

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import get_language
 
 from lantai.audit.models import AuditAction, AuditEntry
 from lantai.core.permissions import has
@@ -34,7 +35,8 @@ def scope_key(user) -> str:
     volumes = services.visible_volumes(user)
     # str(query) interpolates the parameters: the key changes whenever the scope does.
     raw = f"{items.query}\n{volumes.query}".encode()
-    return "lantai:dashboard:" + hashlib.sha256(raw).hexdigest()
+    # The figures carry translated labels, so each language has its own entry.
+    return f"lantai:dashboard:{get_language()}:" + hashlib.sha256(raw).hexdigest()
 
 
 def _grouped(qs, field: str) -> dict[Any, int]:

@@ -1,11 +1,11 @@
 """Storage services 存储服务: store files once, replicate them, read them back verified, check
 their fixity 固定性 and repair a damaged copy from a good one.
 
-Other apps call ``put_file``, ``open_object`` and ``attach``. They are building blocks of a
-caller's operation (an accession, an ingest): they check no permission and write no audit entry
-of their own, so one accepted batch stays one audit entry; the caller checks and records.
-Fixity results, repairs, new locations and sweeps are recorded here (they change what the
-archive knows about its copies).
+Other apps call ``put_file`` (or ``put_files`` for a batch), ``open_object`` and ``attach``.
+They are building blocks of a caller's operation (an accession, an ingest): they check no
+permission and write no audit entry of their own, so one accepted batch stays one audit
+entry; the caller checks and records. Fixity results, repairs, new locations and sweeps are
+recorded here (they change what the archive knows about its copies).
 
 Storage locations come from the environment on first use (``sync_locations_from_env``; see
 docs/storage.md): the primary 本地 directory (default ``DATA_DIR/store``), a second local

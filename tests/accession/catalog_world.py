@@ -23,7 +23,33 @@ from lantai.holdings import services as holdings
 from lantai.holdings.models import Fonds, Series, Unit
 
 HEADERS = ["档号", "件号", "题名", "责任者", "文号", "日期", "页数", "保管期限", "年度", "机构问题"]
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def real_pdf(title: str = "", *, password: str = "") -> bytes:
+    """A real one-page PDF (it passes the four-property 'content opens' check); ``title``
+    makes files differ, ``password`` encrypts it."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    if title:
+        pdf.docinfo["/Title"] = title
+    buffer = io.BytesIO()
+    encryption = pikepdf.Encryption(owner=password, user=password) if password else None
+    pdf.save(buffer, static_id=True, encryption=encryption or False)
+    return buffer.getvalue()
+
+
+def real_image(fmt: str = "PNG", colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A real 8×8 image (PNG, JPEG …) made with Pillow; ``colour`` makes files differ."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+PDF = real_pdf()
 
 
 def code(number: int, *, year: int = 2011, series: str = "BGS", retention: str = "Y") -> str:

@@ -11,6 +11,7 @@ from accession.catalog_world import (
     HEADERS,
     PDF,
     code,
+    real_image,
     row,
     rows,
     write_csv,
@@ -240,8 +241,8 @@ def test_files_named_by_refcode(world):
         world,
         {
             f"{code(1)}.pdf": PDF,  # a file named by the 档号
-            f"{code(2)}/page-001.jpg": b"\xff\xd8\xff\xe0jpeg",  # a folder named by it
-            f"{code(2)}/page-002.jpg": b"\xff\xd8\xff\xe0jpeg",
+            f"{code(2)}/page-001.jpg": real_image("JPEG", (1, 1, 1)),  # a folder named by it
+            f"{code(2)}/page-002.jpg": real_image("JPEG", (2, 2, 2)),
             "Thumbs.db": b"junk",  # ignored
             "stray.pdf": PDF,  # no row references it
             f"{code(3)}.pdf": b"",  # empty

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from accession.catalog_world import *  # noqa: F403
-from accession.catalog_world import HEADERS, PDF, code, row, rows, write_csv, write_zip
+from accession.catalog_world import HEADERS, PDF, code, real_image, row, rows, write_csv, write_zip
 from lantai.accession.checks import check_upload
 from lantai.accession.importer import accept_upload
 from lantai.accession.models import BatchItem
@@ -116,8 +116,8 @@ def test_files_are_stored_and_attached(world):
         world.tmp / "files.zip",
         {
             f"{code(1)}.pdf": PDF,
-            f"{code(2)}/p1.jpg": b"\xff\xd8\xff1",
-            f"{code(2)}/p2.jpg": b"\xff\xd8\xff2",
+            f"{code(2)}/p1.jpg": real_image("JPEG", (10, 10, 10)),
+            f"{code(2)}/p2.jpg": real_image("JPEG", (20, 20, 20)),
         },
     )
     upload = world.upload(write_csv(world.tmp / "c.csv", rows(2)), files=archive)

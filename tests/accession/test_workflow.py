@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from accession.catalog_world import real_pdf
 from accession.workflow_world import bad_rows, good_rows, run_jobs, upload_file, wf  # noqa: F401
 from lantai.accession import services
 from lantai.accession.models import BatchItem, BatchStatus, CatalogUpload, TransferBatch
@@ -225,8 +226,7 @@ def test_zip_of_files_checked_and_stored_on_acceptance(wf, run_jobs):  # noqa: F
 
     officer, archivist = wf.users["officer_a"], wf.users["archivist"]
     rows = good_rows(count=2)
-    pdf = b"%PDF-1.4\n% test\n"
-    files = {f"{row[0]}.pdf": pdf + row[0].encode() for row in rows}
+    files = {f"{row[0]}.pdf": real_pdf(row[0]) for row in rows}
     batch = services.create_batch(officer, fonds=wf.fonds_a)
     with run_jobs():
         services.upload_catalog(

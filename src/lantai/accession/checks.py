@@ -217,6 +217,8 @@ class FileEntry:
     size: int = 0
     problem: str = ""
     used: bool = False
+    #: The first catalog row that references the file (for the four-property findings).
+    row: int | None = None
 
 
 class FileIndex:
@@ -1277,6 +1279,8 @@ class Engine:
                     _("电子文件“%(f)s”：%(p)s") % {"f": entry.rel, "p": entry.problem},
                 )
             entry.used = True
+            if entry.row is None:
+                entry.row = row.number
         if not found and not named:
             electronic = row.values.get("carrier") in (Carrier.ELECTRONIC, Carrier.HYBRID)
             self.issue(
@@ -1357,6 +1361,52 @@ def _field_label(target: str):
     return spec.label if spec else target
 
 
+# --- four-property checks 四性检测 (移交与接收) ------------------------------------------------
+
+
+def transfer_issues(
+    transfer: dict[str, Any], files: FileIndex, sink: IssueSink, *, column: str = ""
+) -> None:
+    """Turn the transfer-stage four-property findings (``lantai.ingest.services.
+    transfer_checks``) into batch issues, one per failing file and check item: an ERROR when the
+    item is blocking 阻断 (so the batch cannot be accepted), a WARNING when it is set to warn
+    警告; items switched off never report. The row is the catalog row that references the file
+    (none for a file no row references)."""
+    column = column or str(_field_label("file"))
+    for item in transfer.get("items") or []:
+        if item.get("result") == "fail" and item.get("blocking"):
+            severity = Severity.ERROR
+        elif item.get("result") in ("fail", "warning"):
+            severity = Severity.WARNING
+        else:
+            continue
+        check = f"{item.get('id', '')} {item.get('name', '')}".strip()
+        failures = item.get("failures") or []
+        for failure in failures:
+            target = failure.get("target", "")
+            entry = files.by_path.get(target)
+            sink.add(
+                entry.row if entry else None,
+                column,
+                target,
+                IssueKind.FOUR_PROPERTY,
+                _("四性检测 %(c)s：%(d)s") % {"c": check, "d": failure.get("detail", "")},
+                severity,
+            )
+        hidden = int(item.get("count") or 0) - len(failures)
+        if hidden > 0:
+            # The checks keep the first failures of an item only; say how many more there are.
+            sink.add(
+                None,
+                column,
+                "",
+                IssueKind.FOUR_PROPERTY,
+                _("四性检测 %(c)s：另有 %(n)d 个文件未通过，未逐一列出")
+                % {"c": check, "n": hidden},
+                severity,
+            )
+
+
 # --- entry points -----------------------------------------------------------------------------
 
 
@@ -1392,6 +1442,9 @@ def check_upload(upload: CatalogUpload, *, progress: Progress = None) -> dict:
         from lantai.ingest.services import transfer_checks
 
         transfer = transfer_checks(upload.batch, files, progress=progress)
+        if transfer:
+            transfer_issues(transfer, files, sink, column=engine.columns.get("file", ""))
+            sink.flush()
         summary = engine.summary()
         if transfer:
             summary["transfer_checks"] = transfer
@@ -1447,4 +1500,5 @@ __all__ = [
     "issues_by_row",
     "open_upload",
     "prepare_files",
+    "transfer_issues",
 ]

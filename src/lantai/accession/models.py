@@ -201,6 +201,7 @@ class IssueKind(models.TextChoices):
     FILE_UNREADABLE = "file_unreadable", _("文件无法读取或为空")
     FORMULA = "formula", _("单元格含公式")
     STRUCTURE = "structure", _("文件结构错误")
+    FOUR_PROPERTY = "four_property", _("四性检测未通过")
 
 
 class Severity(models.TextChoices):

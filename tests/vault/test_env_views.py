@@ -285,6 +285,8 @@ def test_csv_import_screen_and_ingest_stats(envw):
     upload.name = "r.csv"
     r = c.post(reverse("vault:env_import"), {"file": upload})
     assert r.status_code == 200 and "入库 1 条" in r.content.decode()
+    # Outcomes are shown by label, never as raw codes.
+    assert "读数不是有效数字" in r.content.decode() and "not_a_number" not in r.content.decode()
     page = c.get(reverse("vault:env_ingest")).content.decode()
     assert "读数不是有效数字" in page and "csv" in page
     r = c.post(reverse("vault:env_import"), {})

@@ -275,7 +275,14 @@ def import_csv(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "vault/env/import.html",
-        {"result": result, "errors": errors, "labels": env.OUTCOME_LABELS},
+        {
+            "result": result,
+            "errors": errors,
+            # Outcome codes shown by their (translated) labels, not as raw codes.
+            "outcome_counts": [
+                (env.outcome_label(code), n) for code, n in (result or {}).get("counts", {}).items()
+            ],
+        },
         status=422 if errors else 200,
     )
 

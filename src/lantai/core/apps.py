@@ -8,4 +8,15 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础")
 
     def ready(self) -> None:
-        from lantai.core import db  # noqa: F401  (connection set-up hooks)
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_analyze_after_migrate)
+
+
+def _analyze_after_migrate(sender, using="default", plan=None, **kwargs) -> None:
+    # post_migrate is sent once per app with models; act once ("holdings"), and only when
+    # migrations were applied (not after a test flush, which sends no plan).
+    if sender.label == "holdings" and plan:
+        from lantai.core.db import refresh_planner_statistics
+
+        refresh_planner_statistics(using)

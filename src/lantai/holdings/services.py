@@ -62,6 +62,13 @@ def _unit_scoped(user) -> bool:
     return bool(has_role and has_role(Role.UNIT_OFFICER) and not has_role(*STAFF_ROLES))
 
 
+def _unit_fonds_ids(user) -> list[int]:
+    # A literal id list (a unit has one or a few fonds), not a subquery: with "fonds_id IN
+    # (8)" the planners use the (fonds, …) indexes for sorted pages; with a subquery SQLite
+    # walked the global date index instead (175 ms at 1,000,000 items).
+    return list(Fonds.objects.filter(unit_id=user.unit_id).values_list("pk", flat=True))
+
+
 def _public_q() -> Q:
     # Classified material (秘密/机密/绝密) and 内部 never reach the public; only what an
     # opening review opened does.
@@ -81,7 +88,7 @@ def visible_items(user) -> QuerySet[Item]:
     if _unit_scoped(user):
         if not user.unit_id:
             return items.none()
-        items = items.filter(fonds__in=Fonds.objects.filter(unit_id=user.unit_id).values("pk"))
+        items = items.filter(fonds__in=_unit_fonds_ids(user))
     if not has(user, VIEW_RESTRICTED):
         closed_volumes = Volume.objects.filter(openness=Openness.RESTRICTED).values("pk")
         items = items.exclude(openness=Openness.RESTRICTED).filter(
@@ -100,7 +107,7 @@ def visible_volumes(user) -> QuerySet[Volume]:
     if _unit_scoped(user):
         if not user.unit_id:
             return volumes.none()
-        volumes = volumes.filter(fonds__in=Fonds.objects.filter(unit_id=user.unit_id).values("pk"))
+        volumes = volumes.filter(fonds__in=_unit_fonds_ids(user))
     if not has(user, VIEW_RESTRICTED):
         volumes = volumes.exclude(openness=Openness.RESTRICTED)
     return volumes

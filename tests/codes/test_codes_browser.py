@@ -18,18 +18,7 @@ pytestmark = [
     pytest.mark.xdist_group("browser"),
 ]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 PASSWORD = "Lantai-codes-2026!"
-
-
-@pytest.fixture
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_live_preview_and_inline_name_edit(live_server, browser, fonds, series):

@@ -21,15 +21,6 @@ pytestmark = [
     pytest.mark.xdist_group("browser"),
 ]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "Lantai-e2e-2026!"
 HEADERS = "档号,题名,责任者,文号,日期,页数,保管期限,年度,机构问题,件号"
 
@@ -48,16 +39,6 @@ def catalog_rows(*, broken: bool) -> str:
             f"{day},3,永久,2011,BGS,{n}"
         )
     return "\r\n".join([HEADERS, *rows]) + "\r\n"
-
-
-@pytest.fixture
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -105,11 +105,38 @@ def mqtt_broker() -> tuple[str, int]:
     return MQTT_HOST, MQTT_PORT
 
 
+#: Chromium flags for a closed network: without the background-networking ones Chromium keeps
+#: trying (and failing) to reach Google's hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not os.access(CHROMIUM, os.X_OK):
         service_missing("Chromium", f"{CHROMIUM} not found (apt-get install chromium)")
     return CHROMIUM
+
+
+@pytest.fixture
+def browser(chromium_path):
+    """Debian's Chromium driven by Playwright (never a browser download)."""
+    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
+    # ordinary synchronous code, so let Django allow them.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -91,9 +91,12 @@ def test_archivist_edits_auditor_sees_admin_refused(live_server, browser, archiv
     assert new_title in page.inner_text("h1")
     # An impossible date (typed into an old browser's plain text box) is refused in place.
     page.get_by_role("link", name="修改").click()
+    # eval_on_selector does not wait: let the edit page load first.
+    page.locator("#id_date").wait_for()
     page.eval_on_selector("#id_date", "el => { el.type = 'text'; }")
     page.fill("#id_date", "2011-02-31")
-    page.get_by_role("button", name="保存").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存").click()
     assert page.locator(".field.has-error .errorlist").count() >= 1
     item.refresh_from_db()
     assert item.title == new_title and str(item.date) == "2011-03-15"

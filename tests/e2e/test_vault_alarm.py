@@ -86,18 +86,20 @@ def test_keeper_sees_alarm_appear_acknowledges_and_resolves(
     row.get_by_role("link").click()
     page.wait_for_url(re.compile(r".*/vault/env/alarms/\d+/$"))
     page.fill("#id_ack_note", "已通知空调维保")
-    page.get_by_role("button", name="确认告警").click()
-    page.wait_for_url(re.compile(r".*/vault/env/alarms/\d+/$"))
+    # The form posts back to the same address: wait for that navigation, not for the URL.
+    with page.expect_navigation():
+        page.get_by_role("button", name="确认告警").click()
     assert page.inner_text("#alarm-status") == "已确认"
     assert "e2e_keeper" in page.inner_text("#alarm-ack")
 
     # Resolving needs a note: an empty one is refused in place.
     page.eval_on_selector("#id_resolve_note", "el => el.removeAttribute('required')")
-    page.get_by_role("button", name="解除告警").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="解除告警").click()
     assert "请填写处置说明" in page.inner_text(".field.has-error .errorlist")
     page.fill("#id_resolve_note", "空调压缩机故障，已修复，温度回落到 21 ℃")
-    page.get_by_role("button", name="解除告警").click()
-    page.wait_for_url(re.compile(r".*/vault/env/alarms/\d+/$"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="解除告警").click()
     assert page.inner_text("#alarm-status") == "已解除"
     assert "空调压缩机故障" in page.inner_text("#alarm-resolve")
 

@@ -1,0 +1,3 @@
+"""数字化与OCR models."""
+
+from __future__ import annotations

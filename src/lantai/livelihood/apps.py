@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LivelihoodConfig(AppConfig):
+    name = "lantai.livelihood"
+    label = "livelihood"
+    verbose_name = _("民生档案")

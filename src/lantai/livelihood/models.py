@@ -1,0 +1,3 @@
+"""民生档案 models."""
+
+from __future__ import annotations

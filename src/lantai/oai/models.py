@@ -1,0 +1,3 @@
+"""OAI-PMH 目录发布 models."""
+
+from __future__ import annotations

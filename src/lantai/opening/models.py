@@ -1,0 +1,3 @@
+"""开放鉴定 models."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""全文检索 models."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""统计年报 models."""
+
+from __future__ import annotations

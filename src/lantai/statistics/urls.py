@@ -1,0 +1,6 @@
+"""统计年报 URLs."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "statistics"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""业务指导 models."""
+
+from __future__ import annotations

@@ -1,0 +1,6 @@
+"""业务指导 URLs."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "supervision"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""档案利用 models."""
+
+from __future__ import annotations

@@ -57,6 +57,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "holdings.manage_codes",
         "jobs.view_job",
         "jobs.run_job",
+        "statistics.view_statistics",  # 统计年报
     ],
     Role.KEEPER: [
         "vault.manage_vault",
@@ -69,6 +70,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SUPERVISOR: [
         "holdings.view_holdings",
         "jobs.view_job",
+        "supervision.manage_evaluation",  # 测评指标与评审
+        "supervision.inspect",  # 执法检查、整改验收
+        "supervision.manage_training",  # 培训与专业人员名册
+        "statistics.view_statistics",  # 统计年报
     ],
     Role.UNIT_OFFICER: [
         # Scoped to the officer's own unit's fonds by holdings.services.visible_items.
@@ -77,6 +82,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "ingest.view_sip",
         "holdings.view_holdings",
         "holdings.view_restricted",
+        "supervision.respond",  # own unit's self-assessment and rectification responses only
     ],
     Role.PUBLIC: [],
 }

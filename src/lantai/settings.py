@@ -49,12 +49,15 @@ INSTALLED_APPS = [
     "lantai.supervision",
     "lantai.outreach",
     "lantai.statistics",
+    "lantai.ops",
     # django-ninja in INSTALLED_APPS makes its docs page use its bundled Swagger UI, not a CDN.
     "ninja",
     "lantai.api",
 ]
 
 MIDDLEWARE = [
+    # First, so a request's time includes every other middleware.
+    "lantai.ops.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -242,11 +245,23 @@ EMAIL_BACKEND = os.environ.get(
     "LANTAI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 
+# LANTAI_LOG_FORMAT=json: one JSON object per line for log collectors. Every record carries the
+# request id (also inside jobs a request started), see lantai.ops.logging.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "lantai.ops.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "lantai.ops.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if os.environ.get("LANTAI_LOG_FORMAT") == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LANTAI_LOG_LEVEL", "INFO")},
     "loggers": {"huey": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
 }

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("lantai.ops.urls")),
     path("", include("lantai.core.urls")),
     path("accounts/", include("lantai.accounts.urls")),
     path("holdings/", include("lantai.holdings.urls")),

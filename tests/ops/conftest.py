@@ -1,0 +1,1 @@
+from role_fixtures import archivist, make_user, password, sysadmin, unit  # noqa: F401

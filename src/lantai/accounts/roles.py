@@ -55,6 +55,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "holdings.change_holdings",
         "holdings.view_restricted",
         "holdings.manage_codes",
+        "utilization.handle_request",  # 利用申请: queue, transitions, approvals, certificates
         "portal.reveal_id_number",  # read a citizen's full ID number when needed (audited)
         "jobs.view_job",
         "jobs.run_job",

@@ -55,6 +55,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "holdings.change_holdings",
         "holdings.view_restricted",
         "holdings.manage_codes",
+        "outreach.manage_visits",  # 参观接待
+        "outreach.manage_exhibitions",  # 展览、专题栏目、征集公告
+        "outreach.manage_compilation",  # 编研
+        "outreach.manage_oral_history",  # 口述档案
         "utilization.handle_request",  # 利用申请: queue, transitions, approvals, certificates
         "portal.reveal_id_number",  # read a citizen's full ID number when needed (audited)
         "jobs.view_job",

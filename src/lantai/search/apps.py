@@ -6,3 +6,6 @@ class SearchConfig(AppConfig):
     name = "lantai.search"
     label = "search"
     verbose_name = _("全文检索")
+
+    def ready(self) -> None:
+        from lantai.search import signals  # noqa: F401

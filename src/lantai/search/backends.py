@@ -1,0 +1,228 @@
+"""Search backends 检索后端: one interface, chosen by the database vendor.
+
+- ``SQLiteBackend``: FTS5 table ``search_fts`` (title, meta, body), unicode61 tokenizer over
+  character-segmented text; a term is an FTS5 phrase of its tokens; BM25 ranking.
+- ``PostgresBackend``: a tsvector of the same tokens with positions, built in Python (so the
+  server's parser and locale never decide what a token is), GIN index, phrases with ``<->``,
+  ``ts_rank`` with weights A (title) / B (catalog fields) / D (full text).
+
+Both narrow an item QuerySet (already scoped by ``holdings.services.visible_items``) to the
+matching items and add a ``score`` (higher is better); counts and facets then come from the
+same QuerySet, so they never include anything the user may not see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from lantai.search.text import FIELD_SEP, ParsedQuery, tokens
+
+DOC_TABLE = "search_searchdocument"
+FTS_TABLE = "search_fts"
+
+
+@dataclass
+class IndexRow:
+    """One item's index entry: segmented columns, and the display text for snippets."""
+
+    item_id: int
+    title: str  # segmented
+    meta: str  # segmented, fields joined by FIELD_SEP
+    body: str  # segmented full text
+    text: str  # original catalog fields + full text
+    doc_number: str  # normalised 文号
+    text_chars: int
+
+
+class Backend:
+    vendor = ""
+
+    def write(self, rows: list[IndexRow], *, fresh: bool = False) -> None:
+        """Replace the index entries of these items (``fresh``: none exist yet)."""
+        raise NotImplementedError
+
+    def delete(self, ids: list[int]) -> None:
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(f"DELETE FROM {DOC_TABLE} WHERE item_id IN ({marks})", chunk)  # noqa: S608
+                self._delete_tokens(cursor, chunk, marks)
+
+    def _delete_tokens(self, cursor, ids: list[int], marks: str) -> None:
+        pass
+
+    def clear(self) -> None:
+        """Drop every entry (before a full rebuild)."""
+        raise NotImplementedError
+
+    def match(self, qs: QuerySet, query: ParsedQuery, *, score: bool = True) -> QuerySet:
+        raise NotImplementedError
+
+    def optimize(self) -> None:
+        pass
+
+
+def _doc_values(row: IndexRow, now) -> tuple:
+    return (row.item_id, row.text, row.doc_number, row.text_chars, now)
+
+
+class SQLiteBackend(Backend):
+    vendor = "sqlite"
+    # bm25 column weights: a match in the title counts most, then catalog fields, then text.
+    WEIGHTS = (10.0, 4.0, 1.0)
+
+    def write(self, rows: list[IndexRow], *, fresh: bool = False) -> None:
+        from django.utils import timezone
+
+        if not rows:
+            return
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            if not fresh:
+                # The trigger on the document table drops the FTS row too.
+                self.delete([row.item_id for row in rows])
+            cursor.executemany(
+                f"INSERT INTO {DOC_TABLE} (item_id, text, doc_number, text_chars, indexed_at) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s)",
+                [_doc_values(row, now) for row in rows],
+            )
+            cursor.executemany(
+                f"INSERT INTO {FTS_TABLE} (rowid, title, meta, body) VALUES (%s, %s, %s, %s)",  # noqa: S608
+                [(row.item_id, row.title, row.meta, row.body) for row in rows],
+            )
+
+    def clear(self) -> None:
+        with connection.cursor() as cursor:
+            # Dropping and re-creating is far quicker than deleting a million FTS rows.
+            cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(title, meta, body, "
+                "tokenize = 'unicode61 remove_diacritics 0')"
+            )
+            cursor.execute(f"DELETE FROM {DOC_TABLE}")  # noqa: S608
+
+    @staticmethod
+    def expression(query: ParsedQuery) -> str:
+        """The FTS5 query: every term a quoted phrase of its tokens (tokens never contain a
+        double quote: they are letters, digits or single CJK characters)."""
+
+        def phrase(toks: list[str]) -> str:
+            return '"' + " ".join(toks) + '"'
+
+        expr = " AND ".join(phrase(t) for t in query.positive)
+        for toks in query.negative:
+            expr += " NOT " + phrase(toks)
+        return expr
+
+    def match(self, qs: QuerySet, query: ParsedQuery, *, score: bool = True) -> QuerySet:
+        table = qs.model._meta.db_table
+        extra: dict = {
+            "tables": [FTS_TABLE],
+            "where": [f'{FTS_TABLE}.rowid = "{table}"."id"', f"{FTS_TABLE} MATCH %s"],
+            "params": [self.expression(query)],
+        }
+        if score:
+            weights = ", ".join(str(w) for w in self.WEIGHTS)
+            extra["select"] = {"score": f"-bm25({FTS_TABLE}, {weights})"}
+        return qs.extra(**extra)
+
+    def optimize(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
+
+
+# PostgreSQL: positions above 16383 are not stored, a lexeme keeps at most 256 positions.
+_PG_MAX_POS = 16383
+_PG_MAX_LEXEME_POS = 256
+
+
+def tsvector_literal(title: str, meta: str, body: str) -> str:
+    """The tsvector of the three columns, as its text form: ``'国':1A,5B '家':2A``. A field
+    separator leaves a gap of one position, so ``<->`` never joins two fields."""
+    positions: dict[str, list[str]] = {}
+    pos = 0
+    for text, weight in ((title, "A"), (meta, "B"), (body, "")):
+        pos += 1  # gap between columns
+        for tok in tokens(text):
+            pos += 1
+            if pos > _PG_MAX_POS:
+                break
+            if tok == FIELD_SEP:
+                continue
+            tok = tok[:200]
+            slots = positions.setdefault(tok, [])
+            if len(slots) < _PG_MAX_LEXEME_POS:
+                slots.append(f"{pos}{weight}")
+    return " ".join(f"'{tok}':{','.join(slots)}" for tok, slots in positions.items())
+
+
+class PostgresBackend(Backend):
+    vendor = "postgresql"
+    # ts_rank weights for {D, C, B, A}.
+    WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+
+    def write(self, rows: list[IndexRow], *, fresh: bool = False) -> None:
+        from django.utils import timezone
+
+        if not rows:
+            return
+        now = timezone.now()
+        sql = (
+            f"INSERT INTO {DOC_TABLE} (item_id, text, doc_number, text_chars, indexed_at, vector) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s, %s::tsvector)"
+        )
+        if not fresh:
+            sql += (
+                " ON CONFLICT (item_id) DO UPDATE SET text = EXCLUDED.text, "
+                "doc_number = EXCLUDED.doc_number, text_chars = EXCLUDED.text_chars, "
+                "indexed_at = EXCLUDED.indexed_at, vector = EXCLUDED.vector"
+            )
+        values = [
+            (*_doc_values(row, now), tsvector_literal(row.title, row.meta, row.body))
+            for row in rows
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, values)
+
+    def clear(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {DOC_TABLE}")  # noqa: S608
+
+    @staticmethod
+    def expression(query: ParsedQuery) -> str:
+        """The tsquery text: ``('国' <-> '家') & !('秘' <-> '密')``."""
+
+        def phrase(toks: list[str]) -> str:
+            return "(" + " <-> ".join(f"'{t[:200]}'" for t in toks) + ")"
+
+        parts = [phrase(t) for t in query.positive]
+        parts += ["!" + phrase(t) for t in query.negative]
+        return " & ".join(parts)
+
+    def match(self, qs: QuerySet, query: ParsedQuery, *, score: bool = True) -> QuerySet:
+        table = qs.model._meta.db_table
+        expr = self.expression(query)
+        extra: dict = {
+            "tables": [DOC_TABLE],
+            "where": [
+                f'{DOC_TABLE}.item_id = "{table}"."id"',
+                f"{DOC_TABLE}.vector @@ %s::tsquery",
+            ],
+            "params": [expr],
+        }
+        if score:
+            extra["select"] = {
+                "score": f"ts_rank('{self.WEIGHTS}', {DOC_TABLE}.vector, %s::tsquery)"
+            }
+            extra["select_params"] = [expr]
+        return qs.extra(**extra)
+
+
+def get_backend() -> Backend:
+    if connection.vendor == "postgresql":
+        return PostgresBackend()
+    return SQLiteBackend()

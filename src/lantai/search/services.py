@@ -1,0 +1,551 @@
+"""全文检索服务 (search services): index items and search what a user may see.
+
+Contract used by the portal, OAI, digitisation and oral history::
+
+    search(user, query, filters=None, sort="relevance", page=1, per_page=20, facets=True)
+        -> SearchResult(total, hits, facets)
+    index_item(item_id) / index_items(ids) / remove_item(item_id) / reindex_all(progress)
+
+Visibility is ``holdings.services.visible_items(user)``: the match is a narrowing of that
+QuerySet, and totals, facets and snippets are computed over it only — nothing a user may not
+see is counted, faceted or quoted. Pass the request's user (AnonymousUser for the public),
+never None (None is the system and sees everything).
+
+Indexed: title 题名; catalog fields (档号, 文号, 责任者, 主题词, 备注, the values of ``extra``,
+the fonds' names 全宗名称 and its former names, the series name 机构(问题)); and the item's
+full text 全文 (storage Components of role "text", read through ``storage.open_object``).
+Traditional and simplified compare equal (OpenCC t2s on both sides).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from lantai.holdings.models import (
+    Category,
+    Fonds,
+    FondsName,
+    Item,
+    Openness,
+    Retention,
+    Series,
+    Unit,
+)
+from lantai.holdings.services import visible_items
+from lantai.search import text as tx
+from lantai.search.backends import IndexRow, get_backend
+from lantai.search.models import SearchDocument
+from lantai.search.text import SearchQueryError, parse_query
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "FACETS",
+    "Hit",
+    "SearchQueryError",
+    "SearchResult",
+    "index_item",
+    "index_items",
+    "index_items_on_commit",
+    "reindex_all",
+    "remove_item",
+    "search",
+]
+
+#: Facet names, in display order.
+FACETS = ("fonds", "category", "year", "retention", "openness", "unit")
+SORTS = ("relevance", "date", "-date")
+MAX_PER_PAGE = 100
+MAX_RESULTS_WINDOW = 10_000  # deepest result reachable by paging
+MAX_TEXT_BYTES = 4 * 1024 * 1024  # of one text component
+MAX_BODY_CHARS = 1_000_000  # of one item's full text
+SNIPPET_CHARS = 120
+FACET_LIMIT = 30
+BATCH = 2000
+
+
+_EMPTY = SafeString("")
+
+
+@dataclass
+class Hit:
+    """A search result 命中条目. ``snippet_html`` and ``title_html`` are escaped text with the
+    matches in <mark> (safe to render)."""
+
+    item_id: int
+    reference_code: str | None
+    title: str
+    snippet_html: SafeString
+    date: date | None
+    year: int
+    fonds_code: str
+    category_code: str
+    score: float
+    title_html: SafeString = _EMPTY
+    openness: str = ""
+    exact: bool = False
+
+
+@dataclass
+class SearchResult:
+    """检索结果: ``facets[name]`` is a list of (value, label, count), value as the filter
+    takes it."""
+
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[tuple[Any, str, int]]] = field(default_factory=dict)
+    page: int = 1
+    per_page: int = 20
+    query: str = ""
+    sort: str = "relevance"
+    seconds: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        reachable = min(self.total, MAX_RESULTS_WINDOW)
+        return max(1, -(-reachable // self.per_page))
+
+
+# --- building index entries -----------------------------------------------------------------
+
+
+def _extra_values(value: Any) -> Iterable[str]:
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _extra_values(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _extra_values(v)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        yield str(value)
+
+
+def _fonds_names() -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    for pk, code, name in Fonds.objects.values_list("pk", "code", "name"):
+        names[pk] = [code, name]
+    for fonds_id, name in FondsName.objects.values_list("fonds_id", "name"):
+        if fonds_id in names and name not in names[fonds_id]:
+            names[fonds_id].append(name)
+    return names
+
+
+def _read_text(component) -> str:
+    from lantai.storage.services import open_object
+
+    try:
+        with open_object(component.object) as handle:
+            data = handle.read(MAX_TEXT_BYTES)
+    except Exception:  # a missing copy must not stop indexing the catalog fields
+        log.warning(
+            "search: cannot read text component %s of item %s", component.pk, component.item_id
+        )
+        return ""
+    return data.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def _texts_for(ids: list[int]) -> dict[int, str]:
+    from lantai.storage.models import Component, ComponentRole
+
+    if not ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    components = (
+        Component.objects.filter(item_id__in=ids, role=ComponentRole.TEXT)
+        .select_related("object")
+        .order_by("item_id", "sequence")
+    )
+    for component in components:
+        found.setdefault(component.item_id, []).append(_read_text(component))
+    return {pk: "\n".join(parts)[:MAX_BODY_CHARS] for pk, parts in found.items()}
+
+
+_ITEM_FIELDS = (
+    "pk",
+    "title",
+    "reference_code",
+    "doc_number",
+    "responsible",
+    "keywords",
+    "notes",
+    "extra",
+    "fonds_id",
+    "series_id",
+)
+
+
+class _Builder:
+    """Builds IndexRows; the small code tables are read once per run."""
+
+    def __init__(self) -> None:
+        self.fonds = _fonds_names()
+        self.series = dict(Series.objects.values_list("pk", "name"))
+
+    def rows(self, records: list[tuple], texts: dict[int, str]) -> list[IndexRow]:
+        out = []
+        segment, join = tx.segment, tx.join_fields
+        for pk, title, code, doc_no, resp, keywords, notes, extra, fonds_id, series_id in records:
+            own = [code or "", doc_no, resp, keywords, notes, *_extra_values(extra or {})]
+            own = [v for v in own if v]
+            names = list(self.fonds.get(fonds_id, ()))
+            if series_id:
+                names.append(self.series.get(series_id, ""))
+            body = texts.get(pk, "")
+            display = "\n".join(own)
+            if body:
+                display = f"{display}\n{body}" if display else body
+            out.append(
+                IndexRow(
+                    item_id=pk,
+                    title=segment(title),
+                    meta=join([*own, *names]),
+                    body=segment(body),
+                    text=display,
+                    doc_number=tx.normalize(doc_no)[:100] if doc_no else "",
+                    text_chars=len(body),
+                )
+            )
+        return out
+
+
+def index_items(ids: Iterable[int]) -> int:
+    """(Re)index these items now 建立索引; ids of items that no longer exist are removed
+    from the index. Returns the number indexed."""
+    ids = sorted({int(pk) for pk in ids})
+    if not ids:
+        return 0
+    backend = get_backend()
+    builder = _Builder()
+    done = 0
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        records = list(Item.objects.filter(pk__in=chunk).order_by("pk").values_list(*_ITEM_FIELDS))
+        found = {r[0] for r in records}
+        rows = builder.rows(records, _texts_for(sorted(found)))
+        with transaction.atomic():
+            backend.write(rows)
+            gone = [pk for pk in chunk if pk not in found]
+            if gone:
+                backend.delete(gone)
+        done += len(rows)
+    return done
+
+
+def index_item(item_id: int) -> None:
+    """(Re)index one item now."""
+    index_items([item_id])
+
+
+def remove_item(item_id: int) -> None:
+    """Drop one item from the index."""
+    get_backend().delete([int(item_id)])
+
+
+def index_items_on_commit(ids: Iterable[int] | Callable[[], Iterable[int]]) -> None:
+    """Index these items once the current transaction commits (nothing if it rolls back).
+    ``ids`` may be a callable evaluated then — for bulk imports whose ids are known only at
+    the end (accession acceptance)."""
+
+    def run() -> None:
+        try:
+            index_items(ids() if callable(ids) else ids)
+        except Exception:  # the catalog change stands; `lantai search-reindex` repairs
+            log.exception("search: indexing after commit failed")
+
+    if not callable(ids):
+        ids = list(ids)
+    transaction.on_commit(run)
+
+
+def reindex_all(progress=None) -> int:
+    """Rebuild the whole index 重建索引 in one transaction (searches see the old index until
+    it commits). ``progress``: a core.progress ProgressLine (or None). Returns items indexed."""
+    backend = get_backend()
+    builder = _Builder()
+    total = Item.objects.count()
+    if progress is not None:
+        progress.set(0, total)
+    done = 0
+    last = 0
+    started = time.monotonic()
+    with transaction.atomic():
+        backend.clear()
+        while True:
+            records = list(
+                Item.objects.filter(pk__gt=last).order_by("pk").values_list(*_ITEM_FIELDS)[:BATCH]
+            )
+            if not records:
+                break
+            last = records[-1][0]
+            texts = _texts_for([r[0] for r in records]) if _has_texts() else {}
+            backend.write(builder.rows(records, texts), fresh=True)
+            done += len(records)
+            if progress is not None:
+                rate = done / max(time.monotonic() - started, 1e-6)
+                progress.set(done, max(total, done))
+                progress.message(_("%(rate)d 件/秒") % {"rate": rate})
+        backend.optimize()
+    return done
+
+
+def _has_texts() -> bool:
+    from lantai.storage.models import Component, ComponentRole
+
+    return Component.objects.filter(role=ComponentRole.TEXT).exists()
+
+
+# --- searching -------------------------------------------------------------------------------
+
+
+def _as_int(value: Any, label: str, *, low: int = 1, high: int = 2**31 - 1) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise SearchQueryError(_("%(f)s 应为整数。") % {"f": label}) from None
+    if not low <= number <= high:
+        raise SearchQueryError(_("%(f)s 超出范围。") % {"f": label})
+    return number
+
+
+def _apply_filters(qs: QuerySet, filters: dict | None) -> tuple[QuerySet, dict[str, Any]]:
+    """Narrow by the facet filters; returns the QuerySet and the cleaned values. A fonds or
+    category may be given by id or code."""
+    cleaned: dict[str, Any] = {}
+    for name, value in (filters or {}).items():
+        if value in (None, ""):
+            continue
+        if name not in FACETS:
+            raise SearchQueryError(_("不支持的筛选条件：%(f)s") % {"f": name})
+        if name == "fonds":
+            if str(value).strip().isdigit():
+                cleaned[name] = _as_int(value, _("全宗"))
+            else:
+                code = str(value).strip()
+                cleaned[name] = (
+                    Fonds.objects.filter(code=code).values_list("pk", flat=True).first() or 0
+                )
+        elif name == "category":
+            if str(value).strip().isdigit():
+                cleaned[name] = _as_int(value, _("门类"))
+            else:
+                code = str(value).strip()
+                cleaned[name] = (
+                    Category.objects.filter(code=code).values_list("pk", flat=True).first() or 0
+                )
+        elif name == "unit":
+            cleaned[name] = _as_int(value, _("移交单位"))
+        elif name == "year":
+            cleaned[name] = _as_int(value, _("年度"), low=1, high=9999)
+        elif name == "retention":
+            if value not in Retention.values:
+                raise SearchQueryError(_("保管期限不正确：%(v)s") % {"v": str(value)[:20]})
+            cleaned[name] = value
+        elif name == "openness":
+            if value not in Openness.values:
+                raise SearchQueryError(_("开放状态不正确：%(v)s") % {"v": str(value)[:20]})
+            cleaned[name] = value
+    lookups = {
+        "fonds": "fonds_id",
+        "category": "category_id",
+        "unit": "unit_id",
+        "year": "year",
+        "retention": "retention",
+        "openness": "openness",
+    }
+    if cleaned:
+        qs = qs.filter(**{lookups[k]: v for k, v in cleaned.items()})
+    return qs, cleaned
+
+
+def _facets(qs: QuerySet) -> dict[str, list[tuple[Any, str, int]]]:
+    out: dict[str, list[tuple[Any, str, int]]] = {}
+    columns = {
+        "fonds": "fonds_id",
+        "category": "category_id",
+        "year": "year",
+        "retention": "retention",
+        "openness": "openness",
+        "unit": "unit_id",
+    }
+    base = qs.order_by()
+    for name, column in columns.items():
+        rows = list(
+            base.values_list(column).annotate(n=Count("pk")).order_by("-n", column)[:FACET_LIMIT]
+        )
+        rows = [(value, n) for value, n in rows if value is not None]
+        values = [value for value, _n in rows]
+        if name == "fonds":
+            labels = {
+                pk: f"{code} {nm}"
+                for pk, code, nm in Fonds.objects.filter(pk__in=values).values_list(
+                    "pk", "code", "name"
+                )
+            }
+        elif name == "category":
+            labels = {
+                pk: f"{code} {nm}"
+                for pk, code, nm in Category.objects.filter(pk__in=values).values_list(
+                    "pk", "code", "name"
+                )
+            }
+        elif name == "unit":
+            labels = dict(Unit.objects.filter(pk__in=values).values_list("pk", "name"))
+        elif name == "retention":
+            labels = {k: str(v) for k, v in Retention.choices}
+        elif name == "openness":
+            labels = {k: str(v) for k, v in Openness.choices}
+        else:
+            labels = {}
+        entries = [(value, labels.get(value, str(value)), n) for value, n in rows]
+        if name == "year":
+            entries.sort(key=lambda e: -e[0])
+        out[name] = entries
+    return out
+
+
+def _order(qs: QuerySet, sort: str, scored: bool) -> QuerySet:
+    from django.db.models import F
+
+    if sort == "date":
+        return qs.order_by(F("date").asc(nulls_last=True), "year", "pk")
+    if sort == "-date":
+        return qs.order_by(F("date").desc(nulls_last=True), "-year", "-pk")
+    if scored:
+        return qs.order_by("-score", "pk")
+    return qs.order_by("fonds_id", "category_id", "year", "item_no", "pk")
+
+
+def _exact_ids(qs: QuerySet, raw: str) -> list[int]:
+    """Items whose 档号 or 文号 is exactly the query (they rank first)."""
+    candidate = tx.exact_candidate(raw)
+    if candidate is None:
+        return []
+    docs = SearchDocument.objects.filter(doc_number=tx.normalize(candidate)).values("item_id")
+    exact = qs.filter(Q(reference_code=candidate) | Q(pk__in=docs))
+    return list(exact.order_by("pk").values_list("pk", flat=True)[:20])
+
+
+def search(
+    user,
+    query: str,
+    *,
+    filters: dict | None = None,
+    sort: str = "relevance",
+    page: int = 1,
+    per_page: int = 20,
+    facets: bool = True,
+) -> SearchResult:
+    """Search the items ``user`` may see 检索. ``query`` syntax: words separated by spaces all
+    occur; ``"..."`` phrase; ``-word`` or ``NOT word`` excluded; an empty query lists
+    everything visible (with filters). Raises SearchQueryError with a Chinese message for a
+    query or filter that cannot be run."""
+    started = time.monotonic()
+    if sort not in SORTS:
+        raise SearchQueryError(_("排序方式不正确：%(s)s") % {"s": str(sort)[:20]})
+    page = _as_int(page, _("页码"), low=1, high=10**6)
+    per_page = _as_int(per_page, _("每页条数"), low=1, high=MAX_PER_PAGE)
+    offset = (page - 1) * per_page
+    if offset >= MAX_RESULTS_WINDOW:
+        raise SearchQueryError(
+            _("只能翻到前 %(n)d 条结果，请增加检索词或筛选条件。") % {"n": MAX_RESULTS_WINDOW}
+        )
+    parsed = parse_query(query)
+    base, _cleaned = _apply_filters(visible_items(user), filters)
+    backend = get_backend()
+    if parsed.empty:
+        matched = base
+        scored = False
+    else:
+        matched = backend.match(base, parsed, score=(sort == "relevance"))
+        scored = sort == "relevance"
+    total = matched.order_by().count()
+
+    exact: list[int] = []
+    if scored and total:
+        exact = _exact_ids(backend.match(base, parsed, score=False), parsed.raw)
+    page_ids: list[int] = []
+    scores: dict[int, float] = {}
+    if offset < len(exact):
+        page_ids = exact[offset : offset + per_page]
+    rest_offset = max(0, offset - len(exact))
+    need = per_page - len(page_ids)
+    if need > 0 and total > len(exact):
+        rest = matched.exclude(pk__in=exact) if exact else matched
+        rest = _order(rest, sort, scored)
+        if scored:
+            rows = list(rest.values_list("pk", "score")[rest_offset : rest_offset + need])
+            scores.update(rows)
+            page_ids += [pk for pk, _s in rows]
+        else:
+            page_ids += list(rest.values_list("pk", flat=True)[rest_offset : rest_offset + need])
+    if exact and scored:
+        for pk, score in matched.filter(pk__in=exact).values_list("pk", "score"):
+            scores[pk] = score
+
+    hits = _hits(page_ids, parsed, scores, set(exact))
+    result = SearchResult(
+        total=total,
+        hits=hits,
+        facets=_facets(matched) if facets else {},
+        page=page,
+        per_page=per_page,
+        query=parsed.raw,
+        sort=sort,
+    )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _hits(ids: list[int], parsed, scores: dict[int, float], exact: set[int]) -> list[Hit]:
+    if not ids:
+        return []
+    items = {
+        item.pk: item
+        for item in Item.objects.filter(pk__in=ids)
+        .select_related("fonds", "category")
+        .only(
+            "pk",
+            "reference_code",
+            "title",
+            "date",
+            "year",
+            "openness",
+            "fonds__code",
+            "category__code",
+        )
+    }
+    texts = dict(SearchDocument.objects.filter(item_id__in=ids).values_list("item_id", "text"))
+    phrases = parsed.positive
+    hits = []
+    for pk in ids:
+        item = items.get(pk)
+        if item is None:
+            continue
+        body = texts.get(pk, "")
+        hits.append(
+            Hit(
+                item_id=pk,
+                reference_code=item.reference_code,
+                title=item.title,
+                snippet_html=mark_safe(tx.highlight(body, phrases, width=SNIPPET_CHARS)),
+                date=item.date,
+                year=item.year,
+                fonds_code=item.fonds.code,
+                category_code=item.category.code,
+                score=float(scores.get(pk) or 0.0),
+                title_html=mark_safe(tx.highlight(item.title, phrases)),
+                openness=item.openness,
+                exact=pk in exact,
+            )
+        )
+    return hits

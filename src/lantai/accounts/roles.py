@@ -60,6 +60,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "outreach.manage_compilation",  # 编研
         "outreach.manage_oral_history",  # 口述档案
         "utilization.handle_request",  # 利用申请: queue, transitions, approvals, certificates
+        "opening.review",  # 开放鉴定: due list, batches, decisions, report
+        "opening.approve_review",  # 审批, never of a batch the same person reviewed
         "portal.reveal_id_number",  # read a citizen's full ID number when needed (audited)
         "jobs.view_job",
         "jobs.run_job",
@@ -88,6 +90,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "ingest.view_sip",
         "holdings.view_holdings",
         "holdings.view_restricted",
+        "opening.record_opinion",  # 形成单位意见, only on batches holding own unit's records
         "supervision.respond",  # own unit's self-assessment and rectification responses only
     ],
     Role.PUBLIC: [],

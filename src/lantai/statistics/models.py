@@ -16,3 +16,6 @@ class AnnualReport(models.Model):
         verbose_name = _("统计年报")
         verbose_name_plural = _("统计年报")
         permissions = [("view_statistics", _("查看与导出统计年报"))]
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)

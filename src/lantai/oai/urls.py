@@ -1,6 +1,10 @@
-"""OAI-PMH 目录发布 URLs."""
+"""OAI-PMH 目录发布 URLs: the endpoint is exactly /oai."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from lantai.oai import views
 
 app_name = "oai"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.endpoint, name="endpoint"),
+]

@@ -1,0 +1,158 @@
+"""Digitisation screens 数字化: an item's scans page (upload, per-page check report, OCR
+progress and results), the JSON report, starting OCR and the produced files.
+
+Thin over ``digitisation.services``, which checks every permission; an item or batch the user
+may not see is a 404, never revealing that it exists.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from lantai.digitisation import forms, services
+from lantai.digitisation.models import BatchStatus, ScanBatch
+from lantai.holdings.models import Item
+from lantai.jobs.models import JobStatus
+from lantai.storage.models import Component
+
+#: Seconds between progress polls while a job runs (as on the job page).
+POLL_SECONDS = 1
+
+
+def _item_or_404(request: HttpRequest, pk, *, change: bool = False) -> Item:
+    try:
+        return services.get_item(request.user, pk, change=change)
+    except Item.DoesNotExist:
+        raise Http404(_("档案不存在或无权查看。")) from None
+
+
+def _batch_or_404(request: HttpRequest, pk, *, change: bool = False) -> ScanBatch:
+    try:
+        return services.get_batch(request.user, pk, change=change)
+    except ScanBatch.DoesNotExist:
+        raise Http404(_("扫描批次不存在或无权查看。")) from None
+
+
+def _job_context(request: HttpRequest, item: Item) -> dict:
+    """The latest OCR job of the item, when the user may watch it."""
+    from lantai.jobs.services import sees_all_jobs, visible_jobs
+
+    batch = item.scan_batches.filter(job__isnull=False).select_related("job").first()
+    if batch is None or not visible_jobs(request.user).filter(pk=batch.job_id).exists():
+        return {}
+    job = batch.job
+    control = job.created_by_id == request.user.pk or sees_all_jobs(request.user)
+    return {
+        "job": job,
+        "job_batch": batch,
+        "poll_seconds": POLL_SECONDS,
+        "can_cancel": control and not job.finished,
+        "can_retry": control and job.status in (JobStatus.FAILED, JobStatus.CANCELLED),
+        "cancelling": job.status == JobStatus.RUNNING and job.cancel_requested_at is not None,
+    }
+
+
+def _context(request: HttpRequest, item: Item, form: forms.UploadForm | None = None) -> dict:
+    can_change = services.can_change(request.user)
+    batches = [(batch, services.batch_report(batch)) for batch in services.batches_of(item)]
+    return {
+        "item": item,
+        "batches": batches,
+        "outputs": list(services.outputs_of(item)),
+        "can_change": can_change,
+        "form": form or (forms.UploadForm() if can_change else None),
+        "retryable": (BatchStatus.CHECKED, BatchStatus.DONE, BatchStatus.FAILED),
+        "discardable": (BatchStatus.REJECTED, BatchStatus.CHECKED, BatchStatus.FAILED),
+        **_job_context(request, item),
+    }
+
+
+@login_required
+def item_page(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _item_or_404(request, pk)
+    return render(request, "digitisation/item.html", _context(request, item))
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest, pk: int) -> HttpResponse:
+    item = _item_or_404(request, pk, change=True)
+    form = forms.UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            batch = services.create_batch(
+                request.user,
+                item,
+                [(f.name, f) for f in data["files"]],
+                colour_elements=data["colour_elements"],
+                note=data["note"],
+                run_ocr=data["run_ocr"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            if batch.status == BatchStatus.REJECTED:
+                messages.error(request, batch.message)
+            else:
+                messages.success(request, batch.message)
+            return redirect("digitisation:item", pk=item.pk)
+    return render(request, "digitisation/item.html", _context(request, item, form), status=400)
+
+
+@login_required
+def batch_json(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch_or_404(request, pk)
+    body = json.dumps(services.batch_report(batch), ensure_ascii=False, indent=2)
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
+
+
+@login_required
+@require_POST
+def batch_ocr(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch_or_404(request, pk, change=True)
+    try:
+        services.enqueue_ocr(request.user, batch)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, _("已开始识别。"))
+    return redirect("digitisation:item", pk=batch.item_id)
+
+
+@login_required
+@require_POST
+def batch_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _batch_or_404(request, pk, change=True)
+    item_id = batch.item_id
+    try:
+        services.discard_batch(request.user, batch)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, _("扫描批次已删除。"))
+    return redirect("digitisation:item", pk=item_id)
+
+
+@login_required
+def output_file(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        component, stream = services.open_output(request.user, pk)
+    except Component.DoesNotExist:
+        raise Http404(_("文件不存在或无权查看。")) from None
+    inline = request.GET.get("inline") == "1"
+    return FileResponse(
+        stream,
+        as_attachment=not inline,
+        filename=component.filename,
+        content_type=component.mime or "application/octet-stream",
+    )

@@ -32,6 +32,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "ingest.manage_tokens",  # issue and revoke units' API tokens
         "accounts.manage_users",  # create, deactivate, reset passwords; not roles
         "holdings.manage_codes",  # units, fonds, categories, 档号 rules
+        "livelihood.manage_partners",  # 协作馆 and their API tokens (跨馆出证)
         "jobs.view_job",
     ],
     Role.SECADMIN: [
@@ -63,6 +64,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "opening.review",  # 开放鉴定: due list, batches, decisions, report
         "opening.approve_review",  # 审批, never of a batch the same person reviewed
         "portal.reveal_id_number",  # read a citizen's full ID number when needed (audited)
+        "livelihood.search_persons",  # 民生档案人员查询 for walk-in citizens (audited)
+        "livelihood.manage_cross_requests",  # 跨馆出证: 受理, 转发, 协办答复, 办结
         "jobs.view_job",
         "jobs.run_job",
         "statistics.view_statistics",  # 统计年报

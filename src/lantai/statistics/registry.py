@@ -33,9 +33,16 @@ class Figure:
     order: int = 100
 
 
-def collect(year: int) -> list[Figure]:
-    """All apps' figures for ``year``, ordered by section and order."""
-    figures: list[Figure] = []
+def collect(year: int, *, baseline_year: int | None = None) -> list[Figure]:
+    """All apps' figures for ``year``, ordered by section and order.
+
+    The foundation apps' figures (holdings, accession, ingest/preservation, vault) come from
+    ``lantai.statistics.builtin``; ``baseline_year`` is the year holdings growth is measured
+    against (default settings.LANTAI_BASELINE_YEAR).
+    """
+    from lantai.statistics import builtin
+
+    figures: list[Figure] = list(builtin.annual_figures(year, baseline_year=baseline_year))
     for config in apps.get_app_configs():
         if not config.name.startswith("lantai."):
             continue
@@ -49,3 +56,24 @@ def collect(year: int) -> list[Figure]:
         if producer is not None:
             figures.extend(producer(year))
     return sorted(figures, key=lambda f: (f.section, f.order, f.key))
+
+
+def by_key(figures: list[Figure]) -> dict[str, Figure]:
+    return {f.key: f for f in figures}
+
+
+def sections(figures: list[Figure]) -> list[tuple[str, list[Figure]]]:
+    """Figures grouped by section, sections in the order of their first app (holdings and
+    accession first, then the apps in INSTALLED_APPS order)."""
+    order: dict[str, int] = {}
+    prefixes = ["holdings", "accession", "ingest", "preservation", "vault"] + [
+        c.label for c in apps.get_app_configs()
+    ]
+    for figure in figures:
+        prefix = figure.key.split(".", 1)[0]
+        rank = prefixes.index(prefix) if prefix in prefixes else len(prefixes)
+        order[figure.section] = min(order.get(figure.section, rank), rank)
+    grouped: dict[str, list[Figure]] = {}
+    for figure in figures:
+        grouped.setdefault(figure.section, []).append(figure)
+    return sorted(grouped.items(), key=lambda kv: (order[kv[0]], kv[0]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -131,6 +132,10 @@ class UseRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.applicant_name}"
+
+    def get_absolute_url(self) -> str:
+        # The applicant's own page (the portal's personal page links here); staff use /use/.
+        return reverse("utilization_public:detail", args=[self.pk])
 
     @property
     def is_open(self) -> bool:

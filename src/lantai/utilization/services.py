@@ -182,6 +182,7 @@ def _applicant_fields(user) -> dict[str, str]:
     """Name, ID and phone of a citizen, from the portal's real-name profile when present."""
     name = getattr(user, "real_name", "") or ""
     id_number = ""
+    phone = getattr(user, "phone", "") or ""
     try:
         from lantai.portal.services import citizen_profile
     except ImportError:
@@ -193,11 +194,13 @@ def _applicant_fields(user) -> dict[str, str]:
                 profile.get if isinstance(profile, dict) else lambda k, d="": getattr(profile, k, d)
             )
             name = get("real_name", "") or name
-            id_number = get("masked_id", "") or get("id_masked", "") or ""
+            # Only the masked number: the portal keeps the real one encrypted.
+            id_number = get("id_masked", "") or get("masked_id", "") or ""
+            phone = get("phone", "") or phone
     return {
         "applicant_name": (name or user.get_username())[:50],
         "applicant_id_number": id_number[:32],
-        "applicant_phone": (getattr(user, "phone", "") or "")[:20],
+        "applicant_phone": phone[:20],
     }
 
 
@@ -317,7 +320,8 @@ def submit_request(
             errors["applicant_phone"].append(_("联系电话格式不正确。"))
         applicant_fields = {
             "applicant_name": name[:50],
-            "applicant_id_number": id_number[:32],
+            # Staff saw the card; keeping only a mask means a leak of this table reveals no ID.
+            "applicant_id_number": mask_id(id_number)[:32],
             "applicant_phone": phone[:20],
         }
     else:

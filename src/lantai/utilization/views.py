@@ -172,7 +172,6 @@ def detail(request: HttpRequest, pk) -> HttpResponse:
             "can_add": req.status
             in (RequestStatus.SUBMITTED, RequestStatus.ACCEPTED, RequestStatus.APPROVED),
             "can_approve_items": req.status in (RequestStatus.ACCEPTED, RequestStatus.APPROVED),
-            "id_masked": services.mask_id(req.applicant_id_number),
         },
     )
 

@@ -21,6 +21,8 @@ from lantai.utilization.models import Attachment, Certificate, ECopy, RequestSta
 from lantai.utilization.views import _add_errors, stream, uploads_of
 
 VERIFY_PDF_MAX = 20 * 1024 * 1024
+#: Citizens sign in on the portal's own page.
+LOGIN_URL = "portal:login"
 
 
 def _own_or_404(request: HttpRequest, pk) -> UseRequest:
@@ -31,7 +33,7 @@ def _own_or_404(request: HttpRequest, pk) -> UseRequest:
         raise Http404(_("申请不存在。")) from None
 
 
-@login_required
+@login_required(login_url=LOGIN_URL)
 def my_requests(request: HttpRequest) -> HttpResponse:
     """我的利用申请."""
     return render(
@@ -41,7 +43,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@login_required(login_url=LOGIN_URL)
 @require_http_methods(["GET", "POST"])
 def apply(request: HttpRequest) -> HttpResponse:
     """提交利用申请; ``?ref=<档号>`` (the portal item page's 申请利用 button) pre-fills it."""
@@ -73,7 +75,7 @@ def apply(request: HttpRequest) -> HttpResponse:
     return render(request, "utilization/public/apply.html", {"form": form})
 
 
-@login_required
+@login_required(login_url=LOGIN_URL)
 def detail(request: HttpRequest, pk) -> HttpResponse:
     req = _own_or_404(request, pk)
     items = list(req.items.all())
@@ -99,7 +101,7 @@ def detail(request: HttpRequest, pk) -> HttpResponse:
     )
 
 
-@login_required
+@login_required(login_url=LOGIN_URL)
 def ecopy_download(request: HttpRequest, pk, file_pk) -> FileResponse:
     req = _own_or_404(request, pk)
     ecopy = get_object_or_404(ECopy, pk=file_pk, request=req)
@@ -110,7 +112,7 @@ def ecopy_download(request: HttpRequest, pk, file_pk) -> FileResponse:
     return stream(fh, ecopy.filename, ecopy.mime)
 
 
-@login_required
+@login_required(login_url=LOGIN_URL)
 def certificate_download(request: HttpRequest, pk, file_pk) -> FileResponse:
     req = _own_or_404(request, pk)
     cert = get_object_or_404(Certificate, pk=file_pk, request=req)
@@ -121,7 +123,7 @@ def certificate_download(request: HttpRequest, pk, file_pk) -> FileResponse:
     return stream(fh, f"{req.number}-{cert.reference_code}.pdf", "application/pdf")
 
 
-@login_required
+@login_required(login_url=LOGIN_URL)
 def attachment_download(request: HttpRequest, pk, file_pk) -> FileResponse:
     req = _own_or_404(request, pk)
     attachment = get_object_or_404(Attachment, pk=file_pk, request=req)

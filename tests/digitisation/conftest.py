@@ -5,6 +5,7 @@ with Pillow in the CJK font wqy-zenhei at a chosen resolution."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
 from pathlib import Path
 
@@ -177,3 +178,23 @@ def write(tmp_path):
         return path
 
     return do
+
+
+_MEMO: dict[str, list] = {}
+
+
+@pytest.fixture
+def memo_ocr(monkeypatch):
+    """Real OCR, run once per distinct page image in this test process (OCR is CPU heavy;
+    tests of storing, replacing and permissions need real results, not fresh ones)."""
+    from lantai.digitisation import ocr
+
+    real = ocr.recognise
+
+    def recognise(image):
+        key = hashlib.sha256(image.tobytes()).hexdigest() + image.mode
+        if key not in _MEMO:
+            _MEMO[key] = real(image)
+        return _MEMO[key]
+
+    monkeypatch.setattr(ocr, "recognise", recognise)

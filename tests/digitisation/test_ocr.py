@@ -4,11 +4,11 @@ network: the bundled models are used."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import socket
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 from pypdf import PdfReader
@@ -22,6 +22,12 @@ from lantai.storage.models import Component
 from .conftest import LINES, encode, overlap, render_page
 
 pytestmark = pytest.mark.django_db
+
+
+def upload_file(name: str, data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data)
+
+
 EXPECTED = "".join(LINES)
 
 
@@ -42,24 +48,6 @@ def no_network(monkeypatch):
     monkeypatch.setattr(ocr, "_engine", None)
 
 
-_MEMO: dict[str, list] = {}
-
-
-@pytest.fixture
-def memo_ocr(monkeypatch):
-    """Real OCR, run once per distinct page image in this module (OCR is CPU heavy; tests of
-    storing and replacing need real results, not fresh ones)."""
-    real = ocr.recognise
-
-    def recognise(image):
-        key = hashlib.sha256(image.tobytes()).hexdigest() + image.mode
-        if key not in _MEMO:
-            _MEMO[key] = real(image)
-        return _MEMO[key]
-
-    monkeypatch.setattr(ocr, "recognise", recognise)
-
-
 def test_upload_recognise_and_store(
     no_network, login, archivist, item, locations, page_300, django_capture_on_commit_callbacks
 ):
@@ -69,8 +57,7 @@ def test_upload_recognise_and_store(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("digitisation:upload", args=[item.pk]),
-            {"files": [io.BytesIO(page_300)], "run_ocr": "on"},
-            format="multipart",
+            {"files": [upload_file("p.png", page_300)], "run_ocr": "on"},
         )
     assert response.status_code == 302
     batch = ScanBatch.objects.get(item=item)

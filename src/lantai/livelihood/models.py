@@ -195,7 +195,12 @@ class CrossRequest(models.Model):
         indexes = [models.Index(fields=["status", "due_on"], name="cross_queue")]
 
     def __str__(self) -> str:
-        return self.number
+        return f"{self.number} {self.records_sought[:30]}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("livelihood_public:request", args=[self.pk])
 
 
 class CrossEvent(models.Model):
@@ -205,8 +210,12 @@ class CrossEvent(models.Model):
     at = models.DateTimeField(_("时间"), auto_now_add=True)
     actor = models.CharField(_("办理人"), max_length=150, blank=True)
     action = models.CharField(_("操作"), max_length=30)
-    status_before = models.CharField(_("原状态"), max_length=12, blank=True)
-    status_after = models.CharField(_("新状态"), max_length=12, blank=True)
+    status_before = models.CharField(
+        _("原状态"), max_length=12, blank=True, choices=CrossStatus.choices
+    )
+    status_after = models.CharField(
+        _("新状态"), max_length=12, blank=True, choices=CrossStatus.choices
+    )
     note = models.TextField(_("说明"), blank=True)
 
     class Meta:

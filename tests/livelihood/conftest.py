@@ -1,0 +1,3 @@
+"""Fixtures for the livelihood tests."""
+
+from livelihood.world import lw  # noqa: F401  (fixture)

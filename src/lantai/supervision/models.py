@@ -153,7 +153,9 @@ class Evaluation(models.Model):
     self_total = models.DecimalField(
         _("自评得分"), max_digits=7, decimal_places=2, null=True, blank=True
     )
-    total = models.DecimalField(_("评审得分"), max_digits=7, decimal_places=2, null=True, blank=True)
+    total = models.DecimalField(
+        _("评审得分"), max_digits=7, decimal_places=2, null=True, blank=True
+    )
     grade = models.CharField(_("等次"), max_length=12, choices=Grade.choices, blank=True)
     key_failed = models.CharField(_("关键项未达标"), max_length=300, blank=True)
     comment = models.TextField(_("评审意见"), blank=True)

@@ -299,6 +299,14 @@ def accept_upload(
                 obj=batch,
                 detail={"event": "import", **result},
             )
+            # 全文检索: the bulk insert sends no signals; index the batch's items on commit.
+            from lantai.search.services import index_items_on_commit
+
+            index_items_on_commit(
+                lambda: BatchItem.objects.filter(batch=batch, item__isnull=False).values_list(
+                    "item_id", flat=True
+                )
+            )
     except CatalogError as exc:
         raise ValidationError({"catalog": [exc.message]}) from exc
     except IntegrityError as exc:

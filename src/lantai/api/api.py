@@ -289,4 +289,19 @@ from lantai.ingest.api import router as ingest_router  # noqa: E402
 
 api.add_router("", ingest_router)
 
+# 全文检索: GET /api/v1/search (anonymous callers are scoped as the public, rate limited).
+from lantai.search.api import router as search_router  # noqa: E402
+
+api.add_router("", search_router)
+
+# 跨馆出证: POST /api/v1/cross-requests and .../{number}/answer (partner archive tokens).
+from lantai.livelihood.api import router as livelihood_router  # noqa: E402
+
+api.add_router("", livelihood_router)
+
+# 数字化: scan check and OCR reports, starting OCR (/api/v1/digitisation/...).
+from lantai.digitisation.api import router as digitisation_router  # noqa: E402
+
+api.add_router("/digitisation", digitisation_router)
+
 __all__ = ["api", "item_out"]

@@ -62,6 +62,8 @@ __all__ = [
     "search",
 ]
 
+VIEW = "holdings.view_holdings"
+
 #: Facet names, in display order.
 FACETS = ("fonds", "category", "year", "retention", "openness", "unit")
 SORTS = ("relevance", "date", "-date")

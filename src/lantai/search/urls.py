@@ -1,6 +1,8 @@
 """全文检索 URLs."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from lantai.search import views
 
 app_name = "search"
-urlpatterns: list = []
+urlpatterns = [path("", views.search_page, name="search")]

@@ -15,6 +15,7 @@ from lantai.accounts.models import User
 from lantai.holdings import refcode
 from lantai.holdings.models import Category, Fonds, Item, Openness, Series, Unit
 from lantai.storage import services as storage
+from lantai.utilization import services
 
 
 def pdf_bytes(text: str = "Marriage record 1998", pages: int = 1) -> bytes:
@@ -82,6 +83,7 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
+    services.ensure_purposes()  # normally the migration did it; harmless again
     unit = Unit.objects.create(code="U001", name="区民政局", kind="agency")
     fonds = Fonds.objects.create(code="Z109", name="区民政局", unit=unit, start_year=1980)
     series = Series.objects.create(fonds=fonds, code="HYDJ", name="婚姻登记")

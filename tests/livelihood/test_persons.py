@@ -70,7 +70,7 @@ def test_demo_adds_ids_to_records_from_1985(lw):
     extra = Item.objects.get(pk=lw.insurance.pk).extra
     assert portal.validate_id_number(extra["身份证号"])
     assert "身份证号" not in Item.objects.get(pk=lw.old.pk).extra  # 1983: no ID cards yet
-    status, _msg, counts = demo.seed_livelihood()
+    status, _msg, _counts = demo.seed_livelihood()
     assert status in ("done", "already")
 
 

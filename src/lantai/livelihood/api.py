@@ -14,6 +14,7 @@ Authentication: ``Authorization: Bearer ltp_…``, the token we issued to that p
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -47,6 +48,23 @@ def _errors(exc: ValidationError) -> dict:
     return {"detail": "；".join(m for v in errors.values() for m in v), "errors": errors}
 
 
+def _body(request: HttpRequest) -> dict[str, Any] | None:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+_BAD_JSON = {"detail": "请求体不是有效的 JSON 对象。", "errors": {}}
+_JSON_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
 def _out(req: CrossRequest) -> dict[str, Any]:
     return {
         "number": req.number,
@@ -58,10 +76,17 @@ def _out(req: CrossRequest) -> dict[str, Any]:
 
 
 @router.post(
-    "/cross-requests", auth=AUTH, response={200: dict, 201: dict, **ERRORS}, summary="接收协办申请"
+    "/cross-requests",
+    auth=AUTH,
+    response={200: dict, 201: dict, **ERRORS},
+    summary="接收协办申请",
+    openapi_extra=_JSON_BODY,
 )
-def receive_request(request: HttpRequest, payload: dict[str, Any]):
+def receive_request(request: HttpRequest):
     """A partner forwards a cross-archive request to us (we are the holding archive)."""
+    payload = _body(request)
+    if payload is None:
+        return Status(422, _BAD_JSON)
     try:
         req, created = services.receive(request.auth, payload)
     except ValidationError as exc:
@@ -74,9 +99,13 @@ def receive_request(request: HttpRequest, payload: dict[str, Any]):
     auth=AUTH,
     response={200: dict, **ERRORS},
     summary="接收协办答复",
+    openapi_extra=_JSON_BODY,
 )
-def receive_answer(request: HttpRequest, number: str, payload: dict[str, Any]):
+def receive_answer(request: HttpRequest, number: str):
     """The holding archive answers a request we forwarded to it."""
+    payload = _body(request)
+    if payload is None:
+        return Status(422, _BAD_JSON)
     try:
         req = services.receive_answer(request.auth, number, payload)
     except CrossRequest.DoesNotExist:

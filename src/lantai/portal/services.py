@@ -177,13 +177,7 @@ def _validate_name(raw: str) -> str:
     return name
 
 
-def register_citizen(data: dict[str, Any]) -> User:
-    """实名注册: create a 社会公众 account and its CitizenProfile in one transaction.
-
-    ``data`` holds real_name, id_number, phone, password and optionally username (default:
-    the phone number, which is how citizens sign in). Raises ValidationError({field:
-    [messages]}) listing every problem; nothing is saved then. One account per ID number.
-    """
+def _registration_errors(data: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, str]]:
     errors: dict[str, list[str]] = {}
     cleaned: dict[str, str] = {}
     for field, check in (
@@ -195,22 +189,45 @@ def register_citizen(data: dict[str, Any]) -> User:
             cleaned[field] = check(data.get(field) or "")
         except ValidationError as exc:
             errors.setdefault(field, []).extend(exc.messages)
-    taken_id = _("该身份证号码已注册，请直接登录；如忘记密码请到档案馆窗口办理。")
     if "id_number" in cleaned:
         digest = id_number_hash(cleaned["id_number"])
         if CitizenProfile.objects.filter(id_hash=digest).exists():
-            errors.setdefault("id_number", []).append(taken_id)
+            errors.setdefault("id_number", []).append(_taken_id())
+    return errors, cleaned
+
+
+def _taken_id() -> str:
+    return _("该身份证号码已注册，请直接登录；如忘记密码请到档案馆窗口办理。")
+
+
+def check_registration(data: dict[str, Any]) -> dict[str, list[str]]:
+    """Every problem with a registration (name, ID number, phone, password), saving nothing:
+    the form shows them all at once even when its own checks already failed."""
+    errors, cleaned = _registration_errors(data)
+    from lantai.accounts.services import _check_password
+
+    username = (data.get("username") or "").strip() or cleaned.get("phone", "")
+    try:
+        _check_password(data.get("password") or "", User(username=username), "password")
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    return errors
+
+
+def register_citizen(data: dict[str, Any]) -> User:
+    """实名注册: create a 社会公众 account and its CitizenProfile in one transaction.
+
+    ``data`` holds real_name, id_number, phone, password and optionally username (default:
+    the phone number, which is how citizens sign in). Raises ValidationError({field:
+    [messages]}) listing every problem; nothing is saved then. One account per ID number.
+    """
+    errors, cleaned = _registration_errors(data)
     username = (data.get("username") or "").strip() or cleaned.get("phone", "")
     if errors:
         # Still check the password, so the citizen sees every problem at once.
-        from lantai.accounts.services import _check_password
-
-        try:
-            _check_password(data.get("password") or "", User(username=username), "password")
-        except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                errors.setdefault(field, []).extend(messages)
-        raise ValidationError(errors)
+        raise ValidationError(check_registration(data))
+    taken_id = _taken_id()
 
     from lantai.accounts.services import create_user
 
@@ -295,6 +312,7 @@ def reveal_id_number(actor, profile: CitizenProfile, reason: str = "") -> str:
 __all__ = [
     "REVEAL",
     "check_digit",
+    "check_registration",
     "citizen_profile",
     "find_citizen",
     "id_number_hash",

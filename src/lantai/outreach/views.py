@@ -7,6 +7,7 @@ decorators here only refuse early. Each section needs its own permission.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -124,8 +125,10 @@ def booking_list(request: HttpRequest) -> HttpResponse:
     if status in m.BookingStatus.values:
         bookings = bookings.filter(status=status)
     day = request.GET.get("date", "")
-    if day:
-        bookings = bookings.filter(slot__date=day) if len(day) == 10 else bookings
+    try:
+        bookings = bookings.filter(slot__date=dt.date.fromisoformat(day)) if day else bookings
+    except ValueError:
+        day = ""  # an unreadable date filters nothing
     page = Paginator(bookings.order_by("slot__date", "slot__start", "pk"), 50).get_page(
         request.GET.get("page")
     )

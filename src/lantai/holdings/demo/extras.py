@@ -863,6 +863,7 @@ PARTS: tuple[tuple[str, str], ...] = (
     ("shelves", N_("库房与架位")),
     ("environment", N_("库房环境监测")),
     ("ingest", N_("在线归档与长期保存")),
+    ("livelihood", N_("民生档案身份证号与人员索引")),
 )
 
 
@@ -895,6 +896,10 @@ def load_extras(
                 )
                 if secret:
                     result.secrets.append(secret)
+            elif key == "livelihood":
+                from lantai.livelihood.demo import seed_livelihood
+
+                part.status, part.message, part.counts = seed_livelihood()
             else:
                 part.status, part.message, part.counts, secret = seed_ingest()
                 if secret:

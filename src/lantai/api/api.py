@@ -304,9 +304,4 @@ from lantai.digitisation.api import router as digitisation_router  # noqa: E402
 
 api.add_router("/digitisation", digitisation_router)
 
-# 跨馆出证: POST /api/v1/cross-requests and .../{number}/answer (partner archive tokens).
-from lantai.livelihood.api import router as livelihood_router  # noqa: E402
-
-api.add_router("", livelihood_router)
-
 __all__ = ["api", "item_out"]

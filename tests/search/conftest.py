@@ -57,7 +57,10 @@ def world(db, make_user, django_capture_on_commit_callbacks) -> World:
     base = {"fonds": w.fonds, "category": ws, "series": w.series, "year": 2011, "retention": "Y"}
     specs = {
         # name: (title, extra fields)
-        "open": ("國家檔案館關於開展檔案工作檢查的通知", {"openness": "open", "date": "2011-03-01"}),
+        "open": (
+            "國家檔案館關於開展檔案工作檢查的通知",
+            {"openness": "open", "date": "2011-03-01"},
+        ),
         "open2": (
             "关于国家档案局工作会议的报告",
             {"openness": "open", "date": "2011-06-01", "doc_number": "兰政发〔2011〕12号"},
@@ -76,14 +79,27 @@ def world(db, make_user, django_capture_on_commit_callbacks) -> World:
             w.items[name] = hs.create_item(None, {**base, "title": title, **extra})
         w.items["other_open"] = hs.create_item(
             None,
-            {**base, "fonds": w.other, "series": None, "title": "教育局国家档案开放目录", "openness": "open"},
+            {
+                **base,
+                "fonds": w.other,
+                "series": None,
+                "title": "教育局国家档案开放目录",
+                "openness": "open",
+            },
         )
         vol_base = {"fonds": w.fonds, "category": kj, "year": 1990, "retention": "Y"}
-        w.closed_volume = hs.create_volume(None, {**vol_base, "title": "闭卷", "openness": "restricted"})
+        w.closed_volume = hs.create_volume(
+            None, {**vol_base, "title": "闭卷", "openness": "restricted"}
+        )
         w.open_volume = hs.create_volume(None, {**vol_base, "title": "开卷", "openness": "open"})
         w.items["open_in_closed"] = hs.create_item(
             None,
-            {**vol_base, "volume": w.closed_volume, "title": "闭卷内的国家档案", "openness": "open"},
+            {
+                **vol_base,
+                "volume": w.closed_volume,
+                "title": "闭卷内的国家档案",
+                "openness": "open",
+            },
         )
         w.items["open_in_open"] = hs.create_item(
             None,

@@ -50,7 +50,12 @@ def test_filters_sort_and_paging_parameters(world, client):
 
 @pytest.mark.parametrize(
     "params",
-    [{"q": "-国家"}, {"q": "国家", "sort": "name"}, {"q": "国家", "year": "x"}, {"q": "国家", "page": "x"}],
+    [
+        {"q": "-国家"},
+        {"q": "国家", "sort": "name"},
+        {"q": "国家", "year": "x"},
+        {"q": "国家", "page": "x"},
+    ],
 )
 def test_bad_parameters_are_422_with_chinese_messages(world, client, params):
     response = client.get(URL, params, HTTP_ACCEPT_LANGUAGE="zh-hans")

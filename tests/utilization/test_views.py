@@ -214,3 +214,59 @@ def test_verify_is_rate_limited(world, settings):
     assert statuses[:3] == [404, 404, 404] and statuses[3:] == [429, 429]
     other = Client(REMOTE_ADDR="203.0.113.10")
     assert other.get(reverse("utilization_public:verify")).status_code == 200
+
+
+def test_revoked_certificate_fails_verification(world):
+    req, code = provided(world, "citizen_a", Delivery.CERTIFICATE)
+    cert = req.certificates.get()
+    staff = world.client("archivist")
+    url = reverse("utilization:certificate_revoke", args=[req.pk, cert.pk])
+    assert world.client("citizen_a").post(url, {"reason": "x"}).status_code == 403
+    response = staff.post(url, {"reason": ""}, follow=True)
+    assert "请填写作废理由。" in response.content.decode()
+    staff.post(url, {"reason": "申请人提供的信息有误"})
+    cert.refresh_from_db()
+    assert cert.revoked
+    page = Client().get(reverse("utilization_public:verify_code", args=[code]))
+    assert page.status_code == 404
+    # The citizen no longer gets it either.
+    download = reverse("utilization_public:certificate_download", args=[req.pk, cert.pk])
+    assert world.client("citizen_a").get(download).status_code == 404
+
+
+def test_config_screen_purposes_and_holidays(world):
+    from lantai.utilization.models import Holiday, Purpose
+    from lantai.utilization.workdays import add_working_days
+
+    url = reverse("utilization:config")
+    assert world.client("citizen_a").get(url).status_code == 403
+    staff = world.client("archivist")
+    assert "查证" in staff.get(url).content.decode()
+    staff.post(
+        reverse("utilization:purpose_add"), {"code": "legal", "name": "法律诉讼", "active": "on"}
+    )
+    assert services.active_purposes().filter(code="legal", name="法律诉讼").exists()
+    bad = staff.post(
+        reverse("utilization:purpose_add"), {"code": "Bad Code", "name": "x"}, follow=True
+    )
+    assert "代码须为" in bad.content.decode()
+    personal = Purpose.objects.get(code="personal")
+    staff.post(reverse("utilization:purpose_save", args=[personal.pk]), {"name": "个人其他"})
+    assert not services.active_purposes().filter(code="personal").exists()  # retired, kept
+    staff.post(reverse("utilization:holiday_save"), {"date": "2031-01-01", "name": "元旦"})
+    holiday = Holiday.objects.get(date=date(2031, 1, 1))
+    assert add_working_days(date(2030, 12, 31), 1) == date(2031, 1, 2)
+    staff.post(reverse("utilization:holiday_delete", args=[holiday.pk]))
+    assert not Holiday.objects.exists()
+
+
+def test_applications_are_rate_limited(world, settings):
+    settings.LANTAI_USE_APPLY_RATE_LIMIT = 2
+    citizen = world.client("citizen_b")
+    purpose = services.active_purposes().get(code="verify")
+    data = {"purpose": purpose.pk, "delivery": "reading", "description": "查阅1998年档案"}
+    statuses = [
+        citizen.post(reverse("utilization_public:apply"), data).status_code for _ in range(3)
+    ]
+    assert statuses == [302, 302, 429]
+    assert UseRequest.objects.count() == 2

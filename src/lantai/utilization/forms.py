@@ -129,3 +129,24 @@ class VerifyForm(forms.Form):
         required=False,
         help_text=_("上传收到的 PDF，核对其是否与本馆出具的文件完全一致。"),
     )
+
+
+class PurposeForm(forms.Form):
+    code = forms.CharField(label=_("代码"), max_length=32, required=False)
+    name = forms.CharField(
+        label=_("名称"), max_length=50, error_messages={"required": _("请填写名称。")}
+    )
+    sort_order = forms.IntegerField(label=_("排序"), min_value=0, max_value=32767, required=False)
+    active = forms.BooleanField(label=_("在用"), required=False, initial=True)
+
+
+class HolidayForm(forms.Form):
+    date = forms.DateField(
+        label=_("日期"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": _("请填写日期。"), "invalid": _("日期格式不正确。")},
+    )
+    name = forms.CharField(label=_("名称"), max_length=50, required=False)
+    workday = forms.BooleanField(
+        label=_("调休上班"), required=False, help_text=_("勾选表示该日虽逢周末但需上班。")
+    )

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lantai.audit.models import AuditAction
-from lantai.audit.services import record
+from lantai.audit.services import changes, record
 from lantai.core.permissions import has, require
 from lantai.holdings.models import Item
 from lantai.holdings.services import visible_items
@@ -46,6 +46,7 @@ from lantai.utilization.models import (
     Certificate,
     Delivery,
     ECopy,
+    Holiday,
     Purpose,
     RequestedItem,
     RequestEvent,
@@ -444,6 +445,7 @@ def action_label(action: str) -> str:
         "approve_item": _("特批提供"),
         "add_item": _("补充档号"),
         "certificate": _("出具档案证明"),
+        "revoke": _("作废档案证明"),
     }
     return labels.get(action, action)
 
@@ -786,6 +788,100 @@ def issue_certificate(
             },
         )
     return cert, code
+
+
+def revoke_certificate(actor, cert: Certificate, reason: str) -> Certificate:
+    """作废档案证明: the verification page then rejects its code; the PDF stays stored."""
+    require(actor, HANDLE)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("请填写作废理由。")]})
+    with transaction.atomic():
+        cert = Certificate.objects.select_for_update().get(pk=cert.pk)
+        if cert.revoked:
+            raise ValidationError({"reason": [_("该档案证明已作废。")]})
+        cert.revoked = True
+        cert.save(update_fields=["revoked"])
+        _event(
+            cert.request, "revoke", actor, cert.request.status, f"{cert.reference_code}：{reason}"
+        )
+        record(
+            AuditAction.UPDATE,
+            actor=actor,
+            obj=cert,
+            detail={"event": "use_request.revoke_certificate", "reason": reason},
+        )
+    return cert
+
+
+# --- configuration: purposes and holidays ------------------------------------------------------
+
+
+def save_purpose(
+    actor,
+    *,
+    name: str,
+    code: str = "",
+    active: bool = True,
+    sort_order: int = 100,
+    purpose: Purpose | None = None,
+) -> Purpose:
+    """Add or change a 利用目的 (retired ones are made inactive, never deleted: requests keep
+    pointing at them)."""
+    require(actor, HANDLE)
+    name = (name or "").strip()
+    code = (code or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not name or len(name) > 50:
+        errors["name"] = [_("名称须为 1 到 50 个字。")]
+    if purpose is None:
+        if not re.fullmatch(r"[a-z0-9_-]{1,32}", code):
+            errors["code"] = [_("代码须为 1 到 32 位小写字母、数字、下划线或连字符。")]
+        elif Purpose.objects.filter(code=code).exists():
+            errors["code"] = [_("代码“%(code)s”已存在。") % {"code": code}]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        creating = purpose is None
+        purpose = purpose or Purpose(code=code)
+        before = {"name": purpose.name, "active": purpose.active, "sort_order": purpose.sort_order}
+        purpose.name, purpose.active, purpose.sort_order = name, bool(active), int(sort_order)
+        purpose.save()
+        after = {"name": purpose.name, "active": purpose.active, "sort_order": purpose.sort_order}
+        record(
+            AuditAction.CREATE if creating else AuditAction.UPDATE,
+            actor=actor,
+            obj=purpose,
+            detail={"event": "use_request.purpose", "changes": changes(before, after)},
+        )
+    return purpose
+
+
+def save_holiday(actor, *, day: date, name: str = "", workday: bool = False) -> Holiday:
+    """Add or change one day of the calendar (节假日, or 调休上班 for a worked weekend day)."""
+    require(actor, HANDLE)
+    if not isinstance(day, date):
+        raise ValidationError({"date": [_("请填写日期。")]})
+    with transaction.atomic():
+        holiday, created = Holiday.objects.update_or_create(
+            date=day, defaults={"name": (name or "").strip()[:50], "workday": bool(workday)}
+        )
+        record(
+            AuditAction.CREATE if created else AuditAction.UPDATE,
+            actor=actor,
+            obj=holiday,
+            detail={"event": "use_request.holiday", "workday": holiday.workday},
+        )
+    return holiday
+
+
+def delete_holiday(actor, holiday: Holiday) -> None:
+    require(actor, HANDLE)
+    with transaction.atomic():
+        record(
+            AuditAction.DELETE, actor=actor, obj=holiday, detail={"event": "use_request.holiday"}
+        )
+        holiday.delete()
 
 
 # --- verification ------------------------------------------------------------------------------

@@ -25,4 +25,14 @@ urlpatterns = [
         name="certificate_download",
     ),
     path("<int:pk>/ecopies/<int:file_pk>/", views.ecopy_download, name="ecopy_download"),
+    path(
+        "<int:pk>/certificates/<int:file_pk>/revoke/",
+        views.certificate_revoke,
+        name="certificate_revoke",
+    ),
+    path("config/", views.config, name="config"),
+    path("config/purposes/", views.purpose_save, name="purpose_add"),
+    path("config/purposes/<int:purpose_pk>/", views.purpose_save, name="purpose_save"),
+    path("config/holidays/", views.holiday_save, name="holiday_save"),
+    path("config/holidays/<int:holiday_pk>/delete/", views.holiday_delete, name="holiday_delete"),
 ]

@@ -25,10 +25,13 @@ from lantai.utilization.models import (
     Attachment,
     Certificate,
     ECopy,
+    Holiday,
+    Purpose,
     RequestedItem,
     RequestStatus,
     UseRequest,
 )
+from lantai.utilization.workdays import due_days
 
 
 def _messages_of(exc: ValidationError) -> str:
@@ -273,7 +276,8 @@ def attachment_download(request: HttpRequest, pk, file_pk) -> FileResponse:
     req = _request_or_404(request, pk)
     attachment = get_object_or_404(Attachment, pk=file_pk, request=req)
     fh = services.open_attachment(request.user, attachment)
-    return stream(fh, attachment.filename, attachment.mime, inline=True)
+    # Uploaded by an applicant: always a download, never rendered on our origin.
+    return stream(fh, attachment.filename, attachment.mime)
 
 
 @_handler
@@ -290,3 +294,86 @@ def ecopy_download(request: HttpRequest, pk, file_pk) -> FileResponse:
     ecopy = get_object_or_404(ECopy, pk=file_pk, request=req)
     fh = services.open_ecopy(request.user, ecopy)
     return stream(fh, ecopy.filename, ecopy.mime)
+
+
+@_handler
+@require_POST
+def certificate_revoke(request: HttpRequest, pk, file_pk) -> HttpResponse:
+    """作废档案证明 (with a reason): its code then fails verification."""
+    req = _request_or_404(request, pk)
+    cert = get_object_or_404(Certificate, pk=file_pk, request=req)
+    try:
+        services.revoke_certificate(request.user, cert, request.POST.get("reason", ""))
+    except ValidationError as exc:
+        messages.error(request, _messages_of(exc))
+    else:
+        messages.success(request, _("档案证明已作废。"))
+    return redirect("utilization:detail", req.pk)
+
+
+# --- configuration: purposes and holidays ------------------------------------------------------
+
+
+@_handler
+def config(request: HttpRequest) -> HttpResponse:
+    """利用目的 and the holiday calendar 节假日 that due dates count with."""
+    today = timezone.localdate()
+    return render(
+        request,
+        "utilization/config.html",
+        {
+            "purposes": Purpose.objects.all(),
+            "holidays": Holiday.objects.filter(date__gte=today.replace(month=1, day=1)),
+            "purpose_form": forms.PurposeForm(),
+            "holiday_form": forms.HolidayForm(),
+            "due_days": due_days(),
+        },
+    )
+
+
+@_handler
+@require_POST
+def purpose_save(request: HttpRequest, purpose_pk: int | None = None) -> HttpResponse:
+    purpose = get_object_or_404(Purpose, pk=purpose_pk) if purpose_pk else None
+    form = forms.PurposeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+        return redirect("utilization:config")
+    data = form.cleaned_data
+    try:
+        services.save_purpose(
+            request.user,
+            name=data["name"],
+            code=data["code"],
+            active=data["active"],
+            sort_order=data["sort_order"] or 100,
+            purpose=purpose,
+        )
+    except ValidationError as exc:
+        messages.error(request, _messages_of(exc))
+    else:
+        messages.success(request, _("已保存利用目的。"))
+    return redirect("utilization:config")
+
+
+@_handler
+@require_POST
+def holiday_save(request: HttpRequest) -> HttpResponse:
+    form = forms.HolidayForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errs in form.errors.values() for e in errs))
+        return redirect("utilization:config")
+    data = form.cleaned_data
+    services.save_holiday(
+        request.user, day=data["date"], name=data["name"], workday=data["workday"]
+    )
+    messages.success(request, _("已保存节假日。"))
+    return redirect("utilization:config")
+
+
+@_handler
+@require_POST
+def holiday_delete(request: HttpRequest, holiday_pk: int) -> HttpResponse:
+    services.delete_holiday(request.user, get_object_or_404(Holiday, pk=holiday_pk))
+    messages.success(request, _("已删除。"))
+    return redirect("utilization:config")

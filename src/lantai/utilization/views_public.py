@@ -52,6 +52,9 @@ def apply(request: HttpRequest) -> HttpResponse:
     if refs:
         initial["reference_codes"] = "\n".join(refs[: services.MAX_CODES])
     form = forms.ApplyForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and not ratelimit.allow("apply", f"user-{request.user.pk}"):
+        form.add_error(None, _("提交过于频繁，请稍后再试。"))
+        return render(request, "utilization/public/apply.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -128,7 +131,7 @@ def attachment_download(request: HttpRequest, pk, file_pk) -> FileResponse:
     req = _own_or_404(request, pk)
     attachment = get_object_or_404(Attachment, pk=file_pk, request=req)
     fh = services.open_attachment(request.user, attachment)
-    return stream(fh, attachment.filename, attachment.mime, inline=True)
+    return stream(fh, attachment.filename, attachment.mime)
 
 
 # --- verification ------------------------------------------------------------------------------

@@ -10,18 +10,23 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from lantai.search import services
 
 FACET_TITLES = {
-    "fonds": "全宗",
-    "category": "门类",
-    "year": "年度",
-    "retention": "保管期限",
-    "openness": "开放状态",
-    "unit": "移交单位",
+    "fonds": gettext_noop("全宗"),
+    "category": gettext_noop("门类"),
+    "year": gettext_noop("年度"),
+    "retention": gettext_noop("保管期限"),
+    "openness": gettext_noop("开放状态"),
+    "unit": gettext_noop("移交单位"),
 }
-SORT_LABELS = {"relevance": "相关度", "date": "形成日期（早→晚）", "-date": "形成日期（晚→早）"}
+SORT_LABELS = {
+    "relevance": gettext_noop("相关度"),
+    "date": gettext_noop("形成日期（早→晚）"),
+    "-date": gettext_noop("形成日期（晚→早）"),
+}
 
 
 def _is_htmx(request: HttpRequest) -> bool:

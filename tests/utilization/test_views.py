@@ -270,3 +270,15 @@ def test_applications_are_rate_limited(world, settings):
     ]
     assert statuses == [302, 302, 429]
     assert UseRequest.objects.count() == 2
+
+
+def test_portal_personal_page_lists_own_requests(world):
+    try:
+        url = reverse("portal:me")
+    except Exception:  # the portal's personal page is not there
+        pytest.skip("portal:me not installed")
+    mine = apply(world, "citizen_a")
+    theirs = apply(world, "citizen_b")
+    page = world.client("citizen_a").get(url).content.decode()
+    assert mine.get_absolute_url() in page
+    assert theirs.number not in page and theirs.get_absolute_url() not in page

@@ -137,3 +137,53 @@ def test_rejected_batch_cannot_be_recognised_but_can_be_discarded(login, archivi
     assert batch.job is None
     assert client.post(reverse("digitisation:batch_discard", args=[batch.pk])).status_code == 302
     assert not ScanBatch.objects.exists()
+
+
+def test_api_reports_and_scoping(login, archivist, other_officer, public_user, item, done_batch):
+    url = f"/api/v1/digitisation/batches/{done_batch.pk}"
+    listing = f"/api/v1/digitisation/items/{item.pk}/batches"
+    client = login(archivist)
+    report = client.get(url).json()
+    assert report["status"] == "done" and len(report["pages"]) == done_batch.page_count
+    assert [b["batch"] for b in client.get(listing).json()] == [done_batch.pk]
+    client = login(other_officer)
+    assert client.get(url).status_code == 404 and client.get(listing).status_code == 404
+    assert client.post(f"{url}/ocr").status_code in (403, 404)
+    client = login(public_user)
+    assert client.get(url).status_code == 403
+    assert "detail" in client.get(url).json()
+
+
+def test_api_starts_ocr_again(
+    memo_ocr, login, archivist, item, done_batch, django_capture_on_commit_callbacks
+):
+    client = login(archivist)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/v1/digitisation/batches/{done_batch.pk}/ocr")
+    assert response.status_code == 202
+    done_batch.refresh_from_db()
+    assert done_batch.status == "done" and str(done_batch.job_id) == response.json()["job"]
+    assert Component.objects.filter(item=item).count() == 3
+
+
+def test_queued_job_shows_progress_on_item_pages(login, archivist, item, page_300):
+    client = login(archivist)
+    client.post(
+        reverse("digitisation:upload", args=[item.pk]),
+        {"files": [upload_file("p.png", page_300)], "run_ocr": "on"},
+    )
+    # Inside the test transaction the job is queued and never handed to the worker.
+    batch = ScanBatch.objects.get(item=item)
+    assert batch.status == "queued" and batch.job.status == "queued"
+    progress = reverse("jobs:progress", args=[batch.job_id])
+    for url in (
+        reverse("holdings:item_detail", args=[item.pk]),
+        reverse("digitisation:item", args=[item.pk]),
+    ):
+        body = client.get(url).content.decode()
+        assert 'id="job-status"' in body and progress in body and "<progress" in body
+    assert client.get(progress).status_code == 200
+    # A second start while queued is refused with a clear message.
+    client.post(reverse("digitisation:batch_ocr", args=[batch.pk]))
+    batch.refresh_from_db()
+    assert batch.status == "queued"

@@ -5,6 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lantai.digitisation.checks import FORMATS
+from lantai.digitisation.models import ColourMode
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -41,3 +44,40 @@ class UploadForm(forms.Form):
     )
     run_ocr = forms.BooleanField(label=_("检测通过后立即识别"), required=False, initial=True)
     note = forms.CharField(label=_("备注"), required=False, max_length=300)
+
+
+class ProfileForm(forms.Form):
+    """检测方案: DA/T 31-2017 thresholds for a 全宗 and/or 门类, or the whole archive."""
+
+    name = forms.CharField(label=_("名称"), max_length=100)
+    fonds = forms.ModelChoiceField(
+        label=_("全宗"), queryset=None, required=False, empty_label=_("全部全宗")
+    )
+    category = forms.ModelChoiceField(
+        label=_("门类"), queryset=None, required=False, empty_label=_("全部门类")
+    )
+    min_dpi = forms.IntegerField(label=_("最低分辨率（dpi）"), initial=200)
+    allowed_modes = forms.MultipleChoiceField(
+        label=_("允许的色彩模式"),
+        choices=ColourMode.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("不选表示全部允许"),
+    )
+    allowed_formats = forms.MultipleChoiceField(
+        label=_("允许的格式"),
+        choices=[(f, f) for f in FORMATS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("不选表示全部允许"),
+    )
+    blank_ink_ratio = forms.FloatField(label=_("空白页阈值"), initial=0.002)
+    blocking = forms.BooleanField(label=_("不通过时阻止识别"), required=False, initial=True)
+    active = forms.BooleanField(label=_("启用"), required=False, initial=True)
+
+    def __init__(self, *args, **kwargs):
+        from lantai.holdings.models import Category, Fonds
+
+        super().__init__(*args, **kwargs)
+        self.fields["fonds"].queryset = Fonds.objects.order_by("code")
+        self.fields["category"].queryset = Category.objects.all()

@@ -12,4 +12,7 @@ urlpatterns = [
     path("batches/<int:pk>/ocr/", views.batch_ocr, name="batch_ocr"),
     path("batches/<int:pk>/discard/", views.batch_discard, name="batch_discard"),
     path("files/<int:pk>/", views.output_file, name="file"),
+    path("profiles/", views.profile_list, name="profiles"),
+    path("profiles/<int:pk>/", views.profile_list, name="profile_edit"),
+    path("profiles/<int:pk>/delete/", views.profile_delete, name="profile_delete"),
 ]

@@ -13,12 +13,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lantai.digitisation import forms, services
-from lantai.digitisation.models import BatchStatus, ScanBatch
+from lantai.core.permissions import require
+from lantai.digitisation import checks, forms, services
+from lantai.digitisation.models import BatchStatus, CheckProfile, ScanBatch
 from lantai.holdings.models import Item
 from lantai.jobs.models import JobStatus
 from lantai.storage.models import Component
@@ -156,3 +157,63 @@ def output_file(request: HttpRequest, pk: int) -> HttpResponse:
         filename=component.filename,
         content_type=component.mime or "application/octet-stream",
     )
+
+
+# --- check profiles 检测方案 --------------------------------------------------------------------
+
+
+def _profile_initial(profile: CheckProfile) -> dict:
+    return {
+        "name": profile.name,
+        "fonds": profile.fonds_id,
+        "category": profile.category_id,
+        "min_dpi": profile.min_dpi,
+        "allowed_modes": profile.allowed_modes,
+        "allowed_formats": profile.allowed_formats,
+        "blank_ink_ratio": profile.blank_ink_ratio,
+        "blocking": profile.blocking,
+        "active": profile.active,
+    }
+
+
+@login_required
+def profile_list(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """The check profiles, with a form to add one (or edit ``pk``)."""
+    require(request.user, services.MANAGE_PROFILES)
+    profile = get_object_or_404(CheckProfile, pk=pk) if pk is not None else None
+    status = 200
+    if request.method == "POST":
+        form = forms.ProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                services.save_profile(request.user, form.cleaned_data, profile)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("检测方案已保存。"))
+                return redirect("digitisation:profiles")
+        status = 400
+    else:
+        form = forms.ProfileForm(initial=_profile_initial(profile) if profile else None)
+    profiles = CheckProfile.objects.select_related("fonds", "category")
+    return render(
+        request,
+        "digitisation/profiles.html",
+        {
+            "profiles": profiles,
+            "form": form,
+            "editing": profile,
+            "defaults": checks.thresholds(None),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def profile_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, services.MANAGE_PROFILES)
+    services.delete_profile(request.user, get_object_or_404(CheckProfile, pk=pk))
+    messages.success(request, _("检测方案已删除。"))
+    return redirect("digitisation:profiles")

@@ -146,7 +146,9 @@ def test_citizen_requests_certificate_staff_provide_and_verify(
     assert pdf.startswith(b"%PDF")
     urls = []
     with pikepdf.open(io.BytesIO(pdf)) as doc:
-        for raw in doc.pages[0].images.values():
+        page = doc.pages[0]
+        images = page.get_images() if hasattr(page, "get_images") else page.images
+        for raw in images.values():
             gray = np.array(pikepdf.PdfImage(raw).as_pil_image().convert("L"))
             text, _points, _ = cv2.QRCodeDetector().detectAndDecode(gray)
             if text:

@@ -33,6 +33,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
+from lantai.ingest import signatures
 from lantai.ingest.models import CheckMode, CheckProperty, CheckStage
 from lantai.ingest.sip import SipFile, SipPackage, hash_file, parse_date, sm3_available
 
@@ -202,6 +203,9 @@ COMPONENT_ELEMENTS: dict[str, dict[str, Any]] = {
     "sm3": {"label": "SM3", "type": "string", "max_length": 64},
     "md5": {"label": "MD5", "type": "string", "max_length": 32},
     "signature": {"label": N_("数字签名"), "type": "string", "max_length": 20000},
+    # DA/T 46 电子签名: 证书 (PEM or base64 DER) and 签名算法标识 of a detached signature.
+    "certificate": {"label": N_("证书"), "type": "text", "max_length": 20000},
+    "signature_algorithm": {"label": N_("签名算法标识"), "type": "string", "max_length": 40},
 }
 _CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\ufffe\uffff]"
@@ -1116,11 +1120,19 @@ def run_checks(
                     supplied.fail(
                         _("报送的 %(a)s 摘要与文件不符") % {"a": algorithm.upper()}, file.path
                     )
-        signed = [c for c in components if c.get("signature")]
-        if signed:
-            supplied.not_run = _("有 %(n)d 个文件附带数字签名，本馆未配置验签证书，签名未核验") % {
-                "n": len(signed)
-            }
+        # Electronic signatures (PDF-embedded and detached in the metadata): see signatures.py.
+        signed = signatures.verify_package(files, by_path, results)
+        for outcome in signed.failures:
+            supplied.fail(signatures.describe_failure(outcome), outcome.target)
+        if signed.result == signatures.NOT_RUN:
+            if not supplied.count:
+                supplied.not_run = signed.detail
+            else:
+                supplied.notes.append(signed.detail)
+        elif signed.result == signatures.PASS:
+            supplied.notes.append(signed.detail)
+            if verified:
+                supplied.notes.append(_("已核验 %(n)d 个报送摘要") % {"n": verified})
         elif not verified and not supplied.count:
             supplied.notes.append(_("元数据未报送文件摘要或签名"))
         else:

@@ -102,7 +102,10 @@ def due_list(request: HttpRequest) -> HttpResponse:
             "fonds_id", "category_id", "year", "item_no", "pk"
         )
     rows = rows.select_related("fonds", "category")
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(rows, PER_PAGE)
+    # The summary has just counted the same rows: spare a second COUNT over a million items.
+    paginator.__dict__["count"] = summary["volumes" if kind == "volume" else "items"]
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

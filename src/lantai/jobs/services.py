@@ -100,6 +100,10 @@ class JobKind:
     perm: str | None
     label: Any  # str or a lazy translation
     clean: Callable[[dict], dict] | None
+    # A resumable kind's handler may be run again after its worker died mid-run (it does
+    # its work in idempotent steps); reaping queues it again, up to ``max_attempts`` runs.
+    resumable: bool = False
+    max_attempts: int = 3
 
     @property
     def required_perm(self) -> str:
@@ -116,19 +120,26 @@ def register(
     perm: str | None = None,
     label: str = "",
     clean: Callable[[dict], dict] | None = None,
+    resumable: bool = False,
+    max_attempts: int = 3,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler(ctx) -> dict | None`` as the job ``kind``.
 
     ``perm`` is checked when the job is enqueued and again when it starts (the user may have
     lost it meanwhile); without one, ``jobs.run_job`` is required. ``clean(params) -> params``
     validates parameters at enqueue time and raises ``ValidationError({field: [...]})``.
+    ``resumable``: the handler is safe to run again after an interrupted run (idempotent
+    steps), so a job whose worker died is queued again for another worker instead of failing,
+    at most ``max_attempts`` runs in all.
     """
 
     def decorator(handler: Handler) -> Handler:
         existing = _REGISTRY.get(kind)
         if existing is not None and existing.handler is not handler:
             raise ValueError(f"job kind {kind!r} is already registered by {existing.handler!r}")
-        _REGISTRY[kind] = JobKind(kind, handler, perm, label or kind, clean)
+        _REGISTRY[kind] = JobKind(
+            kind, handler, perm, label or kind, clean, resumable, max(1, max_attempts)
+        )
         return handler
 
     return decorator
@@ -629,6 +640,11 @@ def reap_stale_jobs(*, now: datetime | None = None) -> list[Job]:
             why = f"worker process {job.worker} no longer exists"
         else:
             continue
+        entry = _REGISTRY.get(job.kind)
+        if entry is not None and entry.resumable and job.attempts < entry.max_attempts:
+            if _requeue_interrupted(job, why):
+                reaped.append(Job.objects.get(pk=job.pk))
+            continue
         error = (
             f"Worker {job.worker} stopped while running attempt {job.attempts}: {why}. "
             "Marked failed by reap_stale_jobs; not retried automatically (use retry)."
@@ -645,8 +661,49 @@ def reap_stale_jobs(*, now: datetime | None = None) -> list[Job]:
     return reaped
 
 
+def _requeue_interrupted(job: Job, why: str) -> bool:
+    """Put a resumable job whose worker died back on the queue (once: the update is
+    conditional on the run that died, so two reapers cannot both requeue it)."""
+    with transaction.atomic():
+        updated = Job.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts, worker=job.worker
+        ).update(
+            status=JobStatus.QUEUED,
+            message=_("执行进程已中断，已重新排队"),
+            worker="",
+            heartbeat_at=None,
+            cancel_requested_at=None,
+        )
+        if not updated:
+            return False
+        record(
+            AuditAction.JOB,
+            obj=job,
+            username="system",
+            detail={
+                "event": "requeued",
+                "kind": job.kind,
+                "attempt": job.attempts,
+                "worker": job.worker,
+                "why": why,
+            },
+        )
+        transaction.on_commit(lambda: _schedule(job.pk))
+    logger.warning("job %s (%s) requeued after its worker stopped: %s", job.pk, job.kind, why)
+    return True
+
+
 def mark_interrupted(job_id) -> bool:
     """The consumer stopped without finishing this job (huey's "interrupted" signal)."""
+    job = Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, worker=worker_id()).first()
+    entry = _REGISTRY.get(job.kind) if job is not None else None
+    if (
+        job is not None
+        and entry is not None
+        and entry.resumable
+        and (job.attempts < entry.max_attempts)
+    ):
+        return _requeue_interrupted(job, f"worker {job.worker} shut down")
     return _finish_failed(
         job_id,
         message=_(INTERRUPTED),

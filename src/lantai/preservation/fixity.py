@@ -115,6 +115,14 @@ def run_audit(
         # not see its rows, and on SQLite they would wait on its write lock.
         workers = 1
     with transaction.atomic():
+        if job is not None:
+            # A run of this job whose worker died left its audit "running": this run
+            # replaces it (checking a copy twice changes nothing).
+            FixityAudit.objects.filter(job=job, status=FixityAuditStatus.RUNNING).update(
+                status=FixityAuditStatus.FAILED,
+                finished_at=timezone.now(),
+                report={"error": "interrupted: the worker stopped; the job ran again"},
+            )
         audit = FixityAudit.objects.create(
             location=location,
             scheduled=scheduled,

@@ -30,6 +30,8 @@ def _clean(params: dict) -> dict:
     perm=fixity.PERM,
     label=gettext_lazy("固定性检查"),
     clean=_clean,
+    # Re-checking copies is harmless: a run cut short by a dead worker is run again.
+    resumable=True,
 )
 def fixity_audit_job(ctx: JobContext) -> dict:
     def progress(done: int, total: int | None = None, message: str = "") -> None:

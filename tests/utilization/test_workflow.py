@@ -290,3 +290,21 @@ def test_annual_figures(world):
         "utilization.certificates": 0,
         "utilization.ecopies": 0,
     }
+
+
+def test_unreadable_access_copy_refuses_provide_and_changes_nothing(world):
+    from lantai.storage.models import StoredObject
+    from utilization.use_world import attach
+
+    attach(world.open_item, b"not really a png", "损坏.png")
+    archivist = world.users["archivist"]
+    req = apply(world)
+    req = services.transition(archivist, req, "accept")
+    req = services.transition(archivist, req, "approve")
+    objects_before = StoredObject.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        services.transition(archivist, req, "provide")
+    assert "损坏.png" in exc.value.message_dict["action"][0]
+    req.refresh_from_db()
+    assert req.status == RequestStatus.APPROVED and not req.ecopies.exists()
+    assert StoredObject.objects.count() == objects_before  # no half-written delivery rows

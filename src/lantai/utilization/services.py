@@ -659,7 +659,6 @@ def _provide(actor, req: UseRequest, now: datetime) -> dict:
 def _make_ecopies(req: UseRequest, requested: list[RequestedItem], now: datetime) -> list[ECopy]:
     text = watermark_text(req, now)
     made: list[ECopy] = []
-    req.ecopies.all().delete()  # a re-provide replaces earlier copies (the stored bytes stay)
     for entry in requested:
         components = entry.item.components.filter(role=ComponentRole.ACCESS).select_related(
             "object"
@@ -668,10 +667,28 @@ def _make_ecopies(req: UseRequest, requested: list[RequestedItem], now: datetime
             mime = component.mime or mimetypes.guess_type(component.filename)[0] or ""
             if not delivery.can_watermark(mime):
                 continue
-            with storage.open_object(component.object) as fh:
-                data = fh.read()
-            marked = delivery.watermark(data, mime, text)
-            name = _safe_name(f"{entry.reference_code}-{component.filename}")
+            try:
+                with storage.open_object(component.object) as fh:
+                    data = fh.read()
+                marked = delivery.watermark(data, mime, text)
+            except (storage.StorageError, ValueError, OSError) as exc:
+                # A damaged or unreadable access copy must not be half-delivered: say which.
+                raise ValidationError(
+                    {
+                        "action": [
+                            _("利用件“%(name)s”无法生成电子副本：%(error)s")
+                            % {"name": component.filename, "error": exc}
+                        ]
+                    }
+                ) from exc
+            # The watermarker may re-encode (e.g. TIFF to PNG): name and type follow the bytes.
+            out_mime = _sniff(marked) or mime
+            filename = component.filename
+            if out_mime != mime:
+                ext = mimetypes.guess_extension(out_mime) or ""
+                filename = filename.rsplit(".", 1)[0] + ext
+            mime = out_mime
+            name = _safe_name(f"{entry.reference_code}-{filename}")
             stored = storage.put_file(
                 io.BytesIO(marked),
                 f"utilization/{req.number}/ecopies/{uuid.uuid4().hex}-{name}",

@@ -76,10 +76,11 @@ def _snapshot() -> dict[str, int]:
 
 def test_every_part_loads_what_it_should(demo):
     result = extras.load_extras(**SMALL)
-    assert [p.key for p in result.parts] == ["accession", "shelves", "environment", "ingest"]
-    assert {p.key: p.status for p in result.parts} == dict.fromkeys(
-        ("accession", "shelves", "environment", "ingest"), extras.DONE
-    ), [(p.key, p.message) for p in result.parts]
+    keys = ["accession", "shelves", "environment", "ingest", "livelihood"]
+    assert [p.key for p in result.parts] == keys
+    assert {p.key: p.status for p in result.parts} == dict.fromkeys(keys, extras.DONE), [
+        (p.key, p.message) for p in result.parts
+    ]
 
     # 1. accession: plans, accepted batches, a campaign with acquisitions.
     assert ReceiptPlan.objects.exists() and Acquisition.objects.count() == 2

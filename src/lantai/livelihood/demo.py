@@ -95,8 +95,9 @@ def seed_livelihood(progress=None) -> tuple[str, str, dict]:
     """The demo extras part: (status, message, counts) as ``holdings.demo.extras`` expects."""
     from lantai.livelihood.models import PersonRef
 
-    if PersonRef.objects.filter(id_hash__isnull=False).exists():
-        return "already", "", {}
     changed = add_id_numbers(progress)
+    nothing_to_index = not Item.objects.filter(category__livelihood=True).exists()
+    if changed == 0 and (PersonRef.objects.exists() or nothing_to_index):
+        return "already", "", {}
     rows = persons.reindex()
     return "done", "", {"补充身份证号（件）": changed, "人员索引（条）": rows}

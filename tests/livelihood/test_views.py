@@ -148,3 +148,52 @@ def test_partner_screens(lw):
     ).content.decode()
     assert 'id="new-token"' in page and "ltp_" in page
     assert lw.client(lw.archivist).get("/livelihood/partners/").status_code == 403
+
+
+def test_walk_in_and_partner_edit(lw):
+    client = lw.client(lw.archivist)
+    assert "申请人姓名" in client.get("/livelihood/requests/new/").content.decode()
+    response = client.post(
+        "/livelihood/requests/new/",
+        {
+            "applicant_name": "王五",
+            "id_number": LI_ID,
+            "holding_code": services.archive_code(),
+            "records_sought": "1990年招工登记表",
+            "purpose": "退休审批",
+        },
+    )
+    req = CrossRequest.objects.get(applicant_name="王五")
+    assert response.status_code == 302 and req.applicant is None
+    page = client.post(
+        "/livelihood/requests/new/",
+        {
+            "applicant_name": "赵六",
+            "id_number": "110105",
+            "holding_code": services.archive_code(),
+            "records_sought": "x",
+            "purpose": "y",
+        },
+    ).content.decode()
+    assert "身份证号码应为 18 位" in page
+    assert not CrossRequest.objects.filter(applicant_name="赵六").exists()
+    admin = lw.world.client(Role.SYSADMIN)
+    partner, token = services.save_partner(None, {"code": "411006", "name": "丙馆"})
+    old_hash = partner.inbound_hash
+    page = admin.post(f"/livelihood/partners/{partner.pk}/", {"rotate": "1"}).content.decode()
+    partner.refresh_from_db()
+    assert 'id="new-token"' in page and partner.inbound_hash != old_hash
+    assert services.authenticate_partner(token) is None
+    response = admin.post(
+        f"/livelihood/partners/{partner.pk}/",
+        {
+            "code": "411006",
+            "name": "丙馆",
+            "base_url": "https://c.example",
+            "outbound_token": "ltp_abc",
+            "active": "on",
+        },
+    )
+    partner.refresh_from_db()
+    assert response.status_code == 302 and partner.base_url == "https://c.example"
+    assert services._decrypt(partner.outbound_token) == "ltp_abc"

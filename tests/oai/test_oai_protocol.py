@@ -113,6 +113,17 @@ def test_restricted_item_is_unknown_and_withdrawn_item_is_deleted(world):
     other.classification = Classification.INTERNAL
     other.save()
     assert Tombstone.objects.filter(item_id=other.pk).exists()
+    gone = world.items_b[0]
+    gone_id = gone.pk
+    gone.delete()
+    record = oai(
+        verb="GetRecord", identifier=services.identifier_for(gone_id), metadataPrefix="oai_dc"
+    )
+    assert record.find(".//{*}header").get("status") == "deleted"
+    never = world.restricted_a
+    never_id = never.pk
+    never.delete()
+    assert not Tombstone.objects.filter(item_id=never_id).exists()
 
 
 def test_no_deleted_records_policy(world, settings):

@@ -211,3 +211,20 @@ def test_signed_certificate_validates(world, settings, tmp_path):
     reader = PdfFileReader(io.BytesIO(bytes(broken)), strict=False)
     status = validate_pdf_signature(reader.embedded_signatures[0], trust)
     assert not status.intact
+
+
+def test_long_content_shrinks_above_the_issuer_block(world, settings):
+    archive = settings.LANTAI_ARCHIVE_NAME
+    req = approved_request(world)
+    cert, _code = issue(world, req, content="经查，陈晓明与林慧于1998年5月20日登记结婚。" * 80)
+    reader = PdfReader(io.BytesIO(pdf_of(cert)))
+    assert len(reader.pages) == 1
+    heights: dict[str, float] = {}
+
+    def visit(text, cm, tm, _font, _size):
+        for marker in ("经核对", archive, "验证码"):
+            if text.strip().startswith(marker):
+                heights.setdefault(marker, cm[5] + tm[5])
+
+    reader.pages[0].extract_text(visitor_text=visit)
+    assert heights["经核对"] > heights[archive] > heights["验证码"]

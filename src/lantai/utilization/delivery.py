@@ -169,7 +169,7 @@ def certificate_pdf(text: CertificateText) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
-    from reportlab.platypus import Paragraph
+    from reportlab.platypus import KeepInFrame, Paragraph
 
     font = _font()
     buffer = io.BytesIO()
@@ -203,10 +203,12 @@ def certificate_pdf(text: CertificateText) -> bytes:
     heading.drawOn(c, 20 * mm, y - h)
     y -= h + 2 * mm
     content = escape(text.content).replace("\n", "<br/>")
-    para = Paragraph(content, body)
-    _w, h = para.wrap(width - 50 * mm, y - 90 * mm)
+    # Long excerpts shrink to fit above the statement and the issuer/QR block (never overlap).
+    room = y - 100 * mm
+    para = KeepInFrame(width - 50 * mm, room, [Paragraph(content, body)], mode="shrink")
+    _w, h = para.wrapOn(c, width - 50 * mm, room)
     para.drawOn(c, 25 * mm, y - h)
-    y -= h + 8 * mm
+    y -= min(h, room) + 8 * mm
     statement = Paragraph(escape(_("经核对，以上内容与本馆所藏档案记载一致，特此证明。")), body)
     _w, h = statement.wrap(width - 40 * mm, 30 * mm)
     statement.drawOn(c, 20 * mm, y - h)

@@ -154,3 +154,17 @@ def test_cli_uploads_checks_and_recognises(memo_ocr, item, locations, write, cap
     call_command("ocr", "--pending")
     assert services.pending_batches().count() == 0
     assert ScanBatch.objects.filter(item=item, status=BatchStatus.DONE).count() == 2
+
+
+def test_a_batch_being_recognised_is_not_run_twice(memo_ocr, item, locations, page_300):
+    from django.core.exceptions import ValidationError
+
+    batch = services.create_batch(None, item, [("p.png", io.BytesIO(page_300))], run_ocr=False)
+    ScanBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.PROCESSING)
+    with pytest.raises(ValidationError) as exc:
+        services.process_batch(None, batch.pk)
+    assert "该批次已在识别中。" in exc.value.messages
+    assert not Component.objects.filter(item=item).exists()
+    # An interrupted run (the operator knows the process is gone) is taken over with force.
+    assert services.process_batch(None, batch.pk, force=True)["pages"] == 1
+    assert Component.objects.filter(item=item).count() == 3

@@ -109,6 +109,7 @@ def thresholds(profile=None) -> dict[str, Any]:
         values["blocking"] = profile.blocking
         values["profile"] = profile.name
     values["allowed_modes"] = [str(m) for m in values["allowed_modes"]]
+    values["allowed_formats"] = [str(f).upper() for f in values["allowed_formats"]]
     return values
 
 

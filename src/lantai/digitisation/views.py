@@ -61,16 +61,28 @@ def _job_context(request: HttpRequest, item: Item) -> dict:
     }
 
 
+def _rerunnable(batch: ScanBatch) -> bool:
+    """OCR may start: checked, done or failed, or left 识别中 by a job that ended (a worker
+    that died mid-run)."""
+    if batch.status in (BatchStatus.CHECKED, BatchStatus.DONE, BatchStatus.FAILED):
+        return True
+    if batch.status in (BatchStatus.QUEUED, BatchStatus.PROCESSING):
+        return batch.job is not None and batch.job.finished
+    return False
+
+
 def _context(request: HttpRequest, item: Item, form: forms.UploadForm | None = None) -> dict:
     can_change = services.can_change(request.user)
-    batches = [(batch, services.batch_report(batch)) for batch in services.batches_of(item)]
+    batches = [
+        (batch, services.batch_report(batch), _rerunnable(batch))
+        for batch in services.batches_of(item)
+    ]
     return {
         "item": item,
         "batches": batches,
         "outputs": list(services.outputs_of(item)),
         "can_change": can_change,
         "form": form or (forms.UploadForm() if can_change else None),
-        "retryable": (BatchStatus.CHECKED, BatchStatus.DONE, BatchStatus.FAILED),
         "discardable": (BatchStatus.REJECTED, BatchStatus.CHECKED, BatchStatus.FAILED),
         **_job_context(request, item),
     }

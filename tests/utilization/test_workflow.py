@@ -308,3 +308,15 @@ def test_unreadable_access_copy_refuses_provide_and_changes_nothing(world):
     req.refresh_from_db()
     assert req.status == RequestStatus.APPROVED and not req.ecopies.exists()
     assert StoredObject.objects.count() == objects_before  # no half-written delivery rows
+
+
+def test_failed_attachment_store_leaves_no_request(world, monkeypatch):
+    def broken(*args, **kwargs):
+        raise storage.StorageError("disk full")
+
+    monkeypatch.setattr(storage, "put_file", broken)
+    entries = AuditEntry.objects.count()
+    with pytest.raises(storage.StorageError):
+        apply(world, uploads=[services.Upload("身份证.png", png_bytes(), "image/png")])
+    assert not UseRequest.objects.exists()
+    assert AuditEntry.objects.count() == entries

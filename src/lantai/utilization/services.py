@@ -352,26 +352,28 @@ def submit_request(
 
     items = {i.reference_code: i for i in Item.objects.filter(reference_code__in=code_list)}
     today = timezone.localdate()
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                req = UseRequest.objects.create(
-                    number=_next_number(today),
-                    applicant=None if walk_in is not None else actor,
-                    walk_in=walk_in is not None,
-                    purpose=purpose,
-                    description=description,
-                    delivery=delivery_wanted,
-                    status=RequestStatus.SUBMITTED,
-                    final_due_date=add_working_days(today, int(due_days()["total"])),
-                    **applicant_fields,
-                )
-                break
-        except IntegrityError:
-            continue  # another application took the number: read the last one again
-    else:
-        raise ValidationError({"__all__": [_("申请编号分配失败，请重试。")]})
+    # One transaction for the whole application: a failure storing an attachment leaves no
+    # request behind. The number is taken in a savepoint, retried if another took it.
     with transaction.atomic():
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    req = UseRequest.objects.create(
+                        number=_next_number(today),
+                        applicant=None if walk_in is not None else actor,
+                        walk_in=walk_in is not None,
+                        purpose=purpose,
+                        description=description,
+                        delivery=delivery_wanted,
+                        status=RequestStatus.SUBMITTED,
+                        final_due_date=add_working_days(today, int(due_days()["total"])),
+                        **applicant_fields,
+                    )
+                break
+            except IntegrityError:
+                continue  # another application took the number: read the last one again
+        else:
+            raise ValidationError({"__all__": [_("申请编号分配失败，请重试。")]})
         _set_due(req, today)
         req.save(update_fields=["due_date"])
         for code in code_list:

@@ -89,9 +89,9 @@ class Instance:
         shutil.rmtree(self.data)
         self.data.mkdir()
         if self.database:
-            self._psql(
-                f'DROP DATABASE "{self.database}" WITH (FORCE); CREATE DATABASE "{self.database}"'
-            )
+            # Two commands: DROP DATABASE cannot share psql -c's implicit transaction.
+            self._psql(f'DROP DATABASE "{self.database}" WITH (FORCE)')
+            self._psql(f'CREATE DATABASE "{self.database}"')
 
     def drop(self) -> None:
         if self.database:

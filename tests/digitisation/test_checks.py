@@ -176,3 +176,27 @@ def test_bad_input_and_permissions(item, page_300, keeper, other_officer, archiv
     batch = upload(item, ("../../etc/p.png", page_300), actor=archivist)
     assert batch.files.get().filename == "p.png"
     assert batch.created_by == archivist
+
+
+def test_spool_sweep_keeps_what_is_needed(item, page_300, page_150, settings):
+    import os
+    import time
+
+    ok = upload(item, ("p.png", page_300))
+    bad = upload(item, ("p.jpg", page_150))
+    root = services.spool_root()
+    orphan = root / "0123456789abcdef"
+    orphan.mkdir(parents=True)
+    (orphan / "0001.png").write_bytes(page_300)
+    fresh = root / "fedcba9876543210"
+    fresh.mkdir()
+    old = time.time() - 3 * 86400
+    os.utime(orphan, (old, old))
+    ScanBatch.objects.filter(pk=bad.pk).update(
+        created_at=ScanBatch.objects.get(pk=bad.pk).created_at.replace(year=2020)
+    )
+    assert services.sweep_spool() == {"orphans": 1, "rejected": 1}
+    assert not orphan.exists() and fresh.exists()
+    assert (root / ok.spool).is_dir() and not (root / bad.spool).exists()
+    # The rejected batch's report stays.
+    assert services.batch_report(ScanBatch.objects.get(pk=bad.pk))["failed"] == 1

@@ -15,6 +15,8 @@ from lantai.digitisation.models import ScanBatch
 from lantai.holdings.models import Item, Openness
 from lantai.storage.models import Component
 
+from .conftest import LINES, overlap
+
 pytestmark = pytest.mark.django_db
 
 
@@ -43,7 +45,9 @@ def test_archivist_sees_everything(login, archivist, item, done_batch):
     u = urls(item, done_batch)
     page = client.get(u["page"])
     assert page.status_code == 200 and 'id="upload-form"' in page.content.decode()
+    assert 'hx-select="#results"' not in page.content.decode()  # nothing running: no polling
     report = client.get(u["json"]).json()
+    assert overlap("".join(LINES), report["pages"][0]["ocr_text"]) >= 0.8
     assert report["batch"] == done_batch.pk and report["pages"][0]["result"] == "pass"
     assert report["pages"][0]["ocr_chars"] > 0 and report["files"][0]["sha256"]
     assert client.get(u["file"]).status_code == 200
@@ -183,6 +187,9 @@ def test_queued_job_shows_progress_on_item_pages(login, archivist, item, page_30
         body = client.get(url).content.decode()
         assert 'id="job-status"' in body and progress in body and "<progress" in body
     assert client.get(progress).status_code == 200
+    # The results refresh themselves while the batch is queued.
+    page = client.get(reverse("digitisation:item", args=[item.pk])).content.decode()
+    assert 'hx-select="#results"' in page
     # A second start while queued is refused with a clear message.
     client.post(reverse("digitisation:batch_ocr", args=[batch.pk]))
     batch.refresh_from_db()

@@ -7,7 +7,10 @@ the item's digitisation page and the job page. A failed run is not retried autom
 
 from __future__ import annotations
 
+from django.db import close_old_connections
 from django.utils.translation import gettext_lazy
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
 
 from lantai.digitisation import services
 from lantai.jobs.services import JobContext, register
@@ -22,3 +25,10 @@ def recognise_batch(ctx: JobContext) -> dict:
     return services.process_batch(
         ctx.user, int(ctx.params["batch"]), progress=progress, job_id=ctx.job.pk
     )
+
+
+@db_periodic_task(crontab(minute="17"), name="lantai.digitisation.sweep_spool")
+def sweep_spool_task() -> None:
+    # Uploads killed mid-way and rejected batches' files (their reports stay) are removed.
+    close_old_connections()
+    services.sweep_spool()

@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -693,6 +694,7 @@ def batch_report(batch: ScanBatch) -> dict[str, Any]:
                 ],
                 "ocr_chars": page.ocr_chars,
                 "ocr_score": page.ocr_score,
+                "ocr_text": page.ocr_text,
             }
         )
     return {
@@ -823,3 +825,34 @@ def delete_profile(actor, profile: CheckProfile) -> None:
     with transaction.atomic():
         record(AuditAction.DELETE, actor=actor, obj=profile, detail={"name": profile.name})
         profile.delete()
+
+
+def sweep_spool(*, orphan_age: timedelta = timedelta(days=1), rejected_age=None) -> dict[str, int]:
+    """Remove spooled uploads nobody needs: folders no batch names (an upload killed before its
+    transaction committed) after ``orphan_age``, and folders of rejected batches (检测未通过:
+    never stored, the report stays) after ``LANTAI_DIGITISATION_SPOOL_DAYS`` (default 7)."""
+    root = spool_root()
+    if not root.is_dir():
+        return {"orphans": 0, "rejected": 0}
+    if rejected_age is None:
+        rejected_age = timedelta(days=int(getattr(settings, "LANTAI_DIGITISATION_SPOOL_DAYS", 7)))
+    now = timezone.now()
+    known = dict(ScanBatch.objects.exclude(spool="").values_list("spool", "status"))
+    rejected_cutoff = set(
+        ScanBatch.objects.filter(
+            status=BatchStatus.REJECTED, created_at__lt=now - rejected_age
+        ).values_list("spool", flat=True)
+    )
+    counts = {"orphans": 0, "rejected": 0}
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        age = now.timestamp() - folder.stat().st_mtime
+        if folder.name not in known:
+            if age > orphan_age.total_seconds():
+                shutil.rmtree(folder, ignore_errors=True)
+                counts["orphans"] += 1
+        elif folder.name in rejected_cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            counts["rejected"] += 1
+    return counts

@@ -77,9 +77,15 @@ def _context(request: HttpRequest, item: Item, form: forms.UploadForm | None = N
         (batch, services.batch_report(batch), _rerunnable(batch))
         for batch in services.batches_of(item)
     ]
+    busy = any(
+        b.status in (BatchStatus.QUEUED, BatchStatus.PROCESSING) and not rerun
+        for b, _report, rerun in batches
+    )
     return {
         "item": item,
         "batches": batches,
+        # While a batch is queued or being recognised the results refresh themselves.
+        "busy": busy,
         "outputs": list(services.outputs_of(item)),
         "can_change": can_change,
         "form": form or (forms.UploadForm() if can_change else None),

@@ -195,7 +195,7 @@ class _Builder:
 
     def rows(self, records: list[tuple], texts: dict[int, str]) -> list[IndexRow]:
         out = []
-        segment, join = tx.segment, tx.join_fields
+        segment_fields, sep = tx.segment_fields, f" {tx.FIELD_SEP} "
         for pk, title, code, doc_no, resp, keywords, notes, extra, fonds_id, series_id in records:
             own = [code or "", doc_no, resp, keywords, notes, *_extra_values(extra or {})]
             own = [v for v in own if v]
@@ -206,12 +206,15 @@ class _Builder:
             display = "\n".join(own)
             if body:
                 display = f"{display}\n{body}" if display else body
+            # One normalising pass over title + catalog fields (+ the 文号 once more, for the
+            # exact-match column), split again at the separators.
+            parts = segment_fields([title, *own, *names])
             out.append(
                 IndexRow(
                     item_id=pk,
-                    title=segment(title),
-                    meta=join([*own, *names]),
-                    body=segment(body),
+                    title=parts[0],
+                    meta=sep.join(p for p in parts[1:] if p),
+                    body=tx.segment(body) if body else "",
                     text=display,
                     doc_number=tx.normalize(doc_no)[:100] if doc_no else "",
                     text_chars=len(body),
@@ -372,7 +375,7 @@ def _apply_filters(qs: QuerySet, filters: dict | None) -> tuple[QuerySet, dict[s
 _FACET_COLUMNS = ("fonds_id", "category_id", "year", "retention", "openness", "unit_id")
 
 
-def _count_and_facets(qs: QuerySet) -> tuple[int, dict[str, list[tuple[Any, str, int]]]]:
+def _count_and_facets(rows: Iterable[tuple]) -> tuple[int, dict[str, list[tuple[Any, str, int]]]]:
     """The total and every facet from ONE grouped pass over the matches (grouping by all six
     columns at once; the combinations are few next to the matches), instead of a count and six
     GROUP BYs that would each run the full-text match again."""
@@ -380,7 +383,6 @@ def _count_and_facets(qs: QuerySet) -> tuple[int, dict[str, list[tuple[Any, str,
 
     counters = {name: Counter() for name in FACETS}
     total = 0
-    rows = qs.order_by().values_list(*_FACET_COLUMNS).annotate(n=Count("pk"))
     for *values, n in rows:
         total += n
         for name, value in zip(FACETS, values, strict=True):
@@ -474,32 +476,37 @@ def search(
     else:
         matched = backend.match(base, parsed, score=(sort == "relevance"))
         scored = sort == "relevance"
-    if facets:
-        total, facet_counts = _count_and_facets(matched)
-    else:
-        total, facet_counts = matched.order_by().count(), {}
-
-    exact: list[int] = []
-    if scored and total:
-        exact = _exact_ids(backend.match(base, parsed, score=False), parsed.raw)
     page_ids: list[int] = []
     scores: dict[int, float] = {}
-    if offset < len(exact):
-        page_ids = exact[offset : offset + per_page]
-    rest_offset = max(0, offset - len(exact))
-    need = per_page - len(page_ids)
-    if need > 0 and total > len(exact):
-        rest = matched.exclude(pk__in=exact) if exact else matched
-        rest = _order(rest, sort, scored)
-        if scored:
-            rows = list(rest.values_list("pk", "score")[rest_offset : rest_offset + need])
+    exact: list[int] = []
+    if parsed.empty:
+        if facets:
+            rows = matched.order_by().values_list(*_FACET_COLUMNS).annotate(n=Count("pk"))
+            total, facet_counts = _count_and_facets(rows)
+        else:
+            total, facet_counts = matched.order_by().count(), {}
+        ordered = _order(matched, sort, False)
+        page_ids = list(ordered.values_list("pk", flat=True)[offset : offset + per_page])
+    else:
+        if facets:
+            total, facet_counts = _count_and_facets(backend.grouped(base, parsed, _FACET_COLUMNS))
+        else:
+            total, facet_counts = backend.count(base, parsed), {}
+        if scored and total:
+            exact = _exact_ids(backend.match(base, parsed, score=False), parsed.raw)
+        if offset < len(exact):
+            page_ids = exact[offset : offset + per_page]
+        rest_offset = max(0, offset - len(exact))
+        need = per_page - len(page_ids)
+        if need > 0 and total > len(exact):
+            rows = backend.ranked(
+                base, parsed, sort=sort, exclude=exact, offset=rest_offset, limit=need
+            )
             scores.update(rows)
             page_ids += [pk for pk, _s in rows]
-        else:
-            page_ids += list(rest.values_list("pk", flat=True)[rest_offset : rest_offset + need])
-    if exact and scored:
-        for pk, score in matched.filter(pk__in=exact).values_list("pk", "score"):
-            scores[pk] = score
+        if exact and scored:
+            for pk, score in matched.filter(pk__in=exact).values_list("pk", "score"):
+                scores[pk] = score
 
     hits = _hits(page_ids, parsed, scores, set(exact))
     result = SearchResult(

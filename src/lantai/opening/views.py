@@ -101,7 +101,8 @@ def due_list(request: HttpRequest) -> HttpResponse:
         rows = services.due_items(request.user, review_year, **filters).order_by(
             "fonds_id", "category_id", "year", "item_no", "pk"
         )
-    rows = rows.select_related("fonds", "category")
+    # Prefetched, not joined: with the joins SQLite sorted all due rows (4 s at 1,000,000).
+    rows = rows.prefetch_related("fonds", "category")
     paginator = Paginator(rows, PER_PAGE)
     # The summary has just counted the same rows: spare a second COUNT over a million items.
     paginator.__dict__["count"] = summary["volumes" if kind == "volume" else "items"]

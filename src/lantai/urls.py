@@ -29,6 +29,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
+# A database that went away is a 503 with a clear message, not a bare 500 (lantai.ops).
+handler500 = "lantai.ops.views.server_error"
+
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 

@@ -53,3 +53,21 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return response
     body, content_type = metrics.render()
     return HttpResponse(body, content_type=content_type)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a database that went away answers 503 with a clear message (the error may
+    have been raised by a middleware, e.g. saving the session, where no view can catch it)."""
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+    from django.views.defaults import server_error as default_server_error
+
+    from lantai.ops.middleware import database_unavailable
+
+    exc = sys.exc_info()[1]
+    while exc is not None and not isinstance(exc, OperationalError | InterfaceError):
+        exc = exc.__cause__ or exc.__context__
+    if exc is not None:
+        return database_unavailable(request, exc)
+    return default_server_error(request)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -56,7 +57,7 @@ def test_anonymous_is_sent_to_login(world):
     assert response.status_code == 302 and "login" in response["Location"]
 
 
-def test_whole_flow_through_the_screens(world):
+def test_whole_flow_through_the_screens(world, django_capture_on_commit_callbacks):
     reviewer = world.client("archivist")
     response = reviewer.post(
         reverse("opening:batch_create"),
@@ -112,8 +113,16 @@ def test_whole_flow_through_the_screens(world):
         'id="approve-form"'
         in approver.get(reverse("opening:batch_detail", args=[batch.pk])).content.decode()
     )
-    approver.post(reverse("opening:batch_approve", args=[batch.pk]), {"note": "同意"})
+    # Approval runs as a background job (the immediate queue runs it on commit).
+    with django_capture_on_commit_callbacks(execute=True):
+        approver.post(reverse("opening:batch_approve", args=[batch.pk]), {"note": "同意"})
+    from lantai.jobs.models import Job
+
+    job = Job.objects.get(kind="opening.approve")
+    assert job.status == "succeeded" and job.created_by == world.users["approver"], job.error
+    assert job.result["open"] == 1 and job.result["restrict"] == 1
     batch.refresh_from_db()
+    assert batch.approval_note == "同意"
     assert batch.status == BatchStatus.APPROVED
     assert Item.objects.get(pk=world.items["a2000"].pk).openness == Openness.OPEN
     assert Item.objects.get(pk=world.items["b2000"].pk).openness == Openness.RESTRICTED
@@ -154,6 +163,26 @@ def test_batch_from_filter_via_screen_and_other_units_404(world):
     )
     assert "没有可鉴定的档案" in response.content.decode()
     assert ReviewBatch.objects.count() == 1
+
+
+def test_approval_request_refused_while_a_job_is_pending(world):
+    from lantai.opening import services
+    from lantai.opening.models import Decision
+
+    batch = services.create_batch(
+        world.users["archivist"], review_year=2026, item_ids=[world.items["a2000"].pk]
+    )
+    services.decide(world.users["archivist"], batch, [batch.entries.get().pk], Decision.OPEN)
+    services.submit(world.users["archivist"], batch)
+    job = services.request_approval(world.users["approver"], batch)  # not run: no commit
+    assert job.status == "queued" and services.approval_job(batch) == job
+    page = world.client("approver").get(reverse("opening:batch_detail", args=[batch.pk]))
+    html = page.content.decode()
+    assert 'id="approval-job"' in html and 'id="approve-form"' not in html
+    with pytest.raises(ValidationError):
+        services.request_approval(world.users["approver"], batch)
+    with pytest.raises(PermissionDenied):
+        services.request_approval(world.users["archivist"], batch)
 
 
 def test_nav_link_by_role(world):

@@ -632,7 +632,38 @@ def _apply(actor, entry: ReviewEntry) -> int:
     return written
 
 
-def approve(actor, batch: ReviewBatch, note: str = "") -> ReviewBatch:
+def approval_job(batch: ReviewBatch):
+    """The queued or running approval job of ``batch``, if any."""
+    from lantai.jobs.models import Job, JobStatus
+
+    return (
+        Job.objects.filter(
+            kind="opening.approve",
+            status__in=(JobStatus.QUEUED, JobStatus.RUNNING),
+            params__batch=batch.pk,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def request_approval(actor, batch: ReviewBatch, note: str = ""):
+    """Check that ``actor`` may approve ``batch`` now and queue the approval job (the
+    screens' path: large batches outlast a web request). Returns the job."""
+    from lantai.jobs.services import enqueue
+
+    require(actor, APPROVE, holdings.CHANGE)
+    batch = ReviewBatch.objects.get(pk=batch.pk)  # the caller's copy may be stale
+    if batch.status != BatchStatus.SUBMITTED:
+        raise ValidationError({NON_FIELD_ERRORS: [_("只有待审批的批次可以审批")]})
+    if not can_approve(actor, batch):
+        raise PermissionDenied(_("审批人不能是本批次的鉴定人"))
+    if approval_job(batch) is not None:
+        raise ValidationError({NON_FIELD_ERRORS: [_("本批次的审批正在进行")]})
+    return enqueue("opening.approve", {"batch": batch.pk, "note": note or ""}, user=actor)
+
+
+def approve(actor, batch: ReviewBatch, note: str = "", *, progress=None) -> ReviewBatch:
     """审批: apply every decision of a submitted batch to holdings in one transaction. The
     approver needs ``opening.approve_review`` (and ``holdings.change_holdings`` to write)
     and must not have reviewed the batch."""
@@ -644,8 +675,11 @@ def approve(actor, batch: ReviewBatch, note: str = "") -> ReviewBatch:
         if not can_approve(actor, batch):
             raise PermissionDenied(_("审批人不能是本批次的鉴定人"))
         written = 0
-        for entry in batch.entries.order_by("pk"):
+        total = batch.entries.count()
+        for done, entry in enumerate(batch.entries.order_by("pk"), 1):
             written += _apply(actor, entry)
+            if progress is not None and (done % 50 == 0 or done == total):
+                progress(done, total)
         batch.status = BatchStatus.APPROVED
         batch.approved_by = actor
         batch.approved_at = timezone.now()

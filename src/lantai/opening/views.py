@@ -192,7 +192,9 @@ def _detail_context(request: HttpRequest, batch: ReviewBatch) -> dict[str, Any]:
     if not staff:
         units = [row for row in units if row["unit"].pk == user.unit_id]
     reviewer = has(user, services.REVIEW)
+    job = services.approval_job(batch) if batch.status == BatchStatus.SUBMITTED else None
     return {
+        "job": job,
         "batch": batch,
         "page": page,
         "counts": services.batch_counts(entries),
@@ -204,7 +206,9 @@ def _detail_context(request: HttpRequest, batch: ReviewBatch) -> dict[str, Any]:
         "reviewers": list(batch.reviewers.all()),
         "can_decide": reviewer and batch.status == BatchStatus.DRAFT,
         "can_submit": reviewer and batch.status == BatchStatus.DRAFT,
-        "can_approve": batch.status == BatchStatus.SUBMITTED and services.can_approve(user, batch),
+        "can_approve": batch.status == BatchStatus.SUBMITTED
+        and job is None
+        and services.can_approve(user, batch),
         "can_opine": batch.status != BatchStatus.APPROVED
         and (reviewer or has(user, services.OPINION)),
     }
@@ -280,11 +284,11 @@ def batch_submit(request: HttpRequest, pk) -> HttpResponse:
 def batch_approve(request: HttpRequest, pk) -> HttpResponse:
     batch = _batch_or_404(request, pk)
     try:
-        services.approve(request.user, batch, request.POST.get("note", ""))
+        services.request_approval(request.user, batch, request.POST.get("note", ""))
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
     else:
-        messages.success(request, _("批次已审批，鉴定意见已生效。"))
+        messages.success(request, _("已开始审批生效，完成后批次状态变为已审批。"))
     return _back(batch)
 
 

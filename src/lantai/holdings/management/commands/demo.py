@@ -109,6 +109,9 @@ class Command(BaseCommand):
                 return
         else:
             self.report(result)
+            # The generator inserts in bulk (no signals): build the full-text index at once,
+            # so the portal and the search page find the demo records.
+            self.reindex_search(show)
         if options["no_extras"]:
             return
         small = items < 10_000
@@ -126,6 +129,13 @@ class Command(BaseCommand):
         if show:
             self.report_secrets(loaded.secrets)
             self.where_to_look(options["base_url"])
+
+    def reindex_search(self, show: bool) -> None:
+        from lantai.core.progress import progress_line
+        from lantai.search.services import reindex_all
+
+        with progress_line(desc=_("建立全文索引"), quiet=not show) as bar:
+            reindex_all(progress=bar)
 
     @staticmethod
     def is_demo_archive() -> bool:

@@ -38,11 +38,11 @@ def test_every_wrong_check_digit_is_refused():
         ("", "请填写"),
         ("11010519840716231", "18 位"),
         ("1101051984071623AX", "18 位"),
-        (make_id(region="990105"), "地址码"),
-        (make_id(region="110000"), "地址码"),
-        (make_id(birth="19840231"), "出生日期"),
-        (make_id(birth="18500101"), "出生日期"),
-        (make_id(birth="29990101"), "出生日期"),
+        (make_id(region="990105", seq="123"), "地址码"),
+        (make_id(region="110000", seq="123"), "地址码"),
+        (make_id(birth="19840231", seq="123"), "出生日期"),
+        (make_id(birth="18500101", seq="123"), "出生日期"),
+        (make_id(birth="29990101", seq="123"), "出生日期"),
     ],
 )
 def test_bad_numbers_get_a_chinese_reason(raw, word):

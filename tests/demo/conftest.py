@@ -19,7 +19,12 @@ def _wipe_demo() -> None:
         Volume,
     )
 
+    from lantai.oai.models import Tombstone
+
     Item.objects.all().delete()
+    # Deleting open items leaves OAI-PMH "deleted" records (tombstones) for harvesters; they
+    # belong to this load too, and would show in later tests' harvests.
+    Tombstone.objects.all().delete()
     Volume.objects.all().delete()
     Series.objects.all().delete()
     ReferenceScheme.objects.exclude(fonds=None).delete()

@@ -18,7 +18,6 @@ def _wipe_demo() -> None:
         Unit,
         Volume,
     )
-
     from lantai.oai.models import Tombstone
 
     Item.objects.all().delete()

@@ -245,6 +245,16 @@ WHERE_TO_LOOK = (
     ("/ingest/tokens/", N_("接口令牌（系统管理员 sysadmin）")),
     ("/preservation/fixity/", N_("长期保存：固定性检查")),
     ("/audit/", N_("审计日志（安全审计员 auditor）")),
+    ("/search/", N_("全文检索：繁简通查、分面、摘要")),
+    ("/digitisation/profiles/", N_("数字化：扫描检测标准与文字识别")),
+    ("/opening/", N_("开放鉴定：到期档案与鉴定批次")),
+    ("/use/", N_("档案利用：申请受理队列")),
+    ("/livelihood/", N_("民生档案：人员检索与跨馆出证")),
+    ("/outreach/", N_("宣传与编研：参观预约、展览、口述档案")),
+    ("/supervision/", N_("业务指导：测评、执法检查、培训（业务指导 supervisor）")),
+    ("/statistics/", N_("统计年报")),
+    ("/portal/", N_("公众服务门户：检索、实名注册、利用申请、证明核验（可用 public 登录）")),
+    ("/oai?verb=Identify", N_("OAI-PMH 开放目录发布")),
 )
 
 COUNT_LABELS = {

@@ -41,11 +41,11 @@ last = Item.objects.filter(fonds=fonds, category=ws, year=2026).order_by("-item_
 start = (last.item_no if last else 0) + 1
 Item.objects.bulk_create([
     Item(fonds=fonds, category=ws, year=2026, retention="Y", item_no=start + i,
-         title=f"基准测试新增文件{{i}}")
+         title=f"基准测试新增文件{i}")
     for i in range(1000)
 ])
 for i in range(1000):
-    put_file(io.BytesIO(os.urandom(4096)), f"bench/new-{{i:06d}}.bin", purpose="bench")
+    put_file(io.BytesIO(os.urandom(4096)), f"bench/new-{i:06d}.bin", purpose="bench")
 """
 
 

@@ -3,7 +3,8 @@ gunicorn web processes and two job workers (``lantai run_huey`` on a Redis queue
 PostgreSQL database, one Redis and one storage directory.
 
 * a citizen-facing session made on one web process is valid on the other;
-* an ingest (over the API), a fixity audit and a batch of jobs are spread over both workers;
+* an ingest (over the API), an OCR job, a fixity audit and a batch of jobs are spread over
+  both workers;
 * a worker killed mid-job: its job is reaped and retried on the other worker, finishing once;
 * the ingested SIP became exactly one item (nothing done twice), its AIP verified.
 """
@@ -196,6 +197,24 @@ def site(tmp_path, redis_url, postgres_only):
         site.stop()
 
 
+OCR_SETUP = """
+import json
+from lantai.digitisation.services import create_batch
+from lantai.holdings.models import Item
+item = Item.objects.get()
+with open(SCAN, "rb") as fh:
+    batch = create_batch(None, item, [("page-1.png", fh)])
+print("OCR" + json.dumps({"batch": batch.pk, "status": batch.status}))
+"""
+
+
+def _scan_png() -> bytes:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from digitisation.conftest import encode, render_page
+
+    return encode(render_page(dpi=300), "PNG", dpi=300)
+
+
 def _bag(tmp: Path) -> Path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from ingest.conftest import make_bag, zip_dir
@@ -235,6 +254,12 @@ def test_web_and_workers_apart_share_the_work(site, tmp_path):
 
     assert _wait(sip_done, what="the SIP")["status"] == "stored"
 
+    # Scans of that item, checked and recognised (OCR) by a worker.
+    scan = tmp_path / "page-1.png"
+    scan.write_bytes(_scan_png())
+    ocr = site.shell(OCR_SETUP.replace("SCAN", repr(str(scan))), "OCR")
+    assert ocr["status"] != "rejected", ocr
+
     # A fixity audit and a batch of short jobs: both workers take part.
     site.lantai("jobs", "run", "preservation.fixity_audit")
     for _ in range(6):
@@ -245,8 +270,10 @@ def test_web_and_workers_apart_share_the_work(site, tmp_path):
         pending = [j for j in state["jobs"] if j["status"] in {"queued", "running"}]
         return None if pending else state
 
-    state = _wait(all_done, what="the jobs")
+    state = _wait(all_done, timeout=300, what="the jobs")
     assert {j["status"] for j in state["jobs"]} == {"succeeded"}, state["jobs"]
+    kinds = {j["kind"] for j in state["jobs"]}
+    assert {"ingest.process", "digitisation.ocr", "preservation.fixity_audit"} <= kinds, kinds
     pids = {j["worker"].rsplit(":", 1)[1] for j in state["jobs"]}
     assert pids == {str(w1.pid), str(w2.pid)}, (pids, w1.pid, w2.pid)
 

@@ -11,13 +11,11 @@ one setting (LANTAI_SEARCH_RATE_LIMITS) governs every search box.
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
 from lantai.core.middleware import client_ip
+from lantai.core.ratelimit import seconds_left, within_limit
 
 DEFAULTS: dict[str, tuple[int, int]] = {
     "portal-search": (60, 60),  # a person types; a scraper does not stop
@@ -49,21 +47,11 @@ def hit(request: HttpRequest, scope: str) -> bool:
     if scope == SEARCH_SCOPE and (limiter := _search_limiter()) is not None:
         return limiter.check(request, scope)
     limit, window = limit_for(scope)
-    slot = int(time.time() // window)
-    key = f"lantai:portal:rl:{scope}:{client_ip(request) or '-'}:{slot}"
-    # add() is atomic: the first request of a window creates the counter.
-    if cache.add(key, 1, timeout=window + 5):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window + 5)
-        return True
-    return count <= limit
+    return within_limit(f"portal:{scope}", client_ip(request) or "-", limit, window)
 
 
 def retry_after(scope: str) -> int:
     if scope == SEARCH_SCOPE and (limiter := _search_limiter()) is not None:
         return max(1, limiter.retry_after(scope))
     _limit, window = limit_for(scope)
-    return max(1, window - int(time.time()) % window)
+    return seconds_left(window)

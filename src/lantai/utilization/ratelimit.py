@@ -5,10 +5,9 @@ by request and tuned for typing speed; codes need a stricter, per-scope limit, h
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
-from django.core.cache import cache
+
+from lantai.core.ratelimit import within_limit
 
 #: scope → (requests, seconds): verification by address (guessing codes), applications by
 #: account (a person files a few a day; a script files hundreds).
@@ -28,13 +27,4 @@ def _limits(scope: str) -> tuple[int, int]:
 def allow(scope: str, who: str) -> bool:
     """True if ``who`` (a client address or account) may make one more ``scope`` request now."""
     limit, window = _limits(scope)
-    bucket = int(time.time() // window)
-    key = f"lantai:use:rl:{scope}:{who}:{bucket}"
-    if cache.add(key, 1, timeout=window + 1):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window + 1)
-        return True
-    return count <= limit
+    return within_limit(f"use:{scope}", who, limit, window)

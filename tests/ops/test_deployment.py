@@ -1,6 +1,6 @@
 """Lantai across processes as docs/deployment.md describes it, proven on this machine: two
 gunicorn web processes and two job workers (``lantai run_huey`` on a Redis queue) sharing one
-PostgreSQL database, one Redis and one storage directory.
+PostgreSQL database, one Redis, one storage directory and an S3 replica (moto's server).
 
 * a citizen-facing session made on one web process is valid on the other;
 * an ingest (over the API), an OCR job, a fixity audit and a batch of jobs are spread over
@@ -53,6 +53,7 @@ print("SETUP" + json.dumps({"token": token}))
 
 STATE = """
 import json
+from lantai.storage.models import ObjectCopy, StoredObject
 from lantai.holdings.models import Item
 from lantai.ingest.models import Sip
 from lantai.jobs.models import Job
@@ -62,7 +63,14 @@ jobs = [
     for j in Job.objects.all()
 ]
 sips = list(Sip.objects.values_list("status", flat=True))
-print("STATE" + json.dumps({"jobs": jobs, "items": Item.objects.count(), "sips": sips}))
+copies = {
+    loc: ObjectCopy.objects.filter(location__backend=loc, status="ok").count()
+    for loc in ("local", "s3")
+}
+print("STATE" + json.dumps({
+    "jobs": jobs, "items": Item.objects.count(), "sips": sips,
+    "objects": StoredObject.objects.count(), "copies": copies,
+}))
 """
 
 
@@ -189,8 +197,18 @@ def _login(base: str, username: str) -> requests.Session:
 
 
 @pytest.fixture
-def site(tmp_path, redis_url, postgres_only):
+def site(tmp_path, redis_url, postgres_only, bucket, s3_server):
     site = Site(tmp_path)
+    # An off-site replica on S3 (moto's server): every stored object goes there too.
+    _client, name = bucket
+    site.env.update(
+        {
+            "LANTAI_S3_BUCKET": name,
+            "LANTAI_S3_ENDPOINT_URL": s3_server,
+            "LANTAI_S3_ACCESS_KEY_ID": "testing",
+            "LANTAI_S3_SECRET_ACCESS_KEY": "testing",
+        }
+    )
     try:
         yield site
     finally:
@@ -223,7 +241,7 @@ def _bag(tmp: Path) -> Path:
     return zip_dir(folder, tmp / "sip-deploy.zip")
 
 
-def test_web_and_workers_apart_share_the_work(site, tmp_path):
+def test_web_and_workers_apart_share_the_work(site, tmp_path, bucket):
     site.lantai("migrate", "-v0")
     token = site.shell(SETUP, "SETUP")["token"]
     web1, web2 = site.web("web1"), site.web("web2")
@@ -302,5 +320,11 @@ def test_web_and_workers_apart_share_the_work(site, tmp_path):
     # Nothing done twice: one SIP, one item; the readiness probe sees Redis and the store.
     state = site.shell(STATE, "STATE")
     assert state["sips"] == ["stored"] and state["items"] == 1
+    # Every stored object has a good copy in the shared store and on S3 (fixity-checked).
+    assert state["objects"] > 0
+    assert state["copies"] == {"local": state["objects"], "s3": state["objects"]}
+    _client, name = bucket
+    listed = _client.list_objects_v2(Bucket=name).get("KeyCount", 0)
+    assert listed >= state["objects"]
     ready = requests.get(web2 + "/readyz", timeout=10).json()
     assert ready["status"] == "ready" and ready["checks"]["redis"]["ok"], ready

@@ -52,7 +52,7 @@ def test_readyz_reports_every_dependency(client, store, monkeypatch):
     assert root.is_dir() and list(root.iterdir()) == []
 
 
-def test_readyz_is_503_and_names_the_broken_store(client, store, tmp_path):
+def test_readyz_is_503_and_names_the_broken_store(client, store, tmp_path, sysadmin):
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     store.config = {"root": str(blocker / "store")}
@@ -61,6 +61,10 @@ def test_readyz_is_503_and_names_the_broken_store(client, store, tmp_path):
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["database"]["ok"] and not checks["storage"]["ok"]
+    # The public learns which check fails, not the paths or error texts behind it.
+    assert "detail" not in checks["storage"]
+    client.force_login(sysadmin)
+    checks = client.get("/readyz").json()["checks"]
     assert checks["storage"]["detail"]
 
 

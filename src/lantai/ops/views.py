@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import os
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -28,7 +29,12 @@ def readyz(request: HttpRequest) -> HttpResponse:
     probes = health.readiness()
     ready = all(p.ok for p in probes)
     body = {"status": "ready" if ready else "unavailable", "version": __version__}
-    body["checks"] = {p.name: p.as_dict() for p in probes}
+    # Anyone (a load balancer) learns which dependency fails; the details (host names, paths,
+    # error texts) only whoever may read the metrics.
+    if _may_scrape(request):
+        body["checks"] = {p.name: p.as_dict() for p in probes}
+    else:
+        body["checks"] = {p.name: {"ok": p.ok} for p in probes}
     return JsonResponse(body, status=200 if ready else 503)
 
 
@@ -37,11 +43,15 @@ def _may_scrape(request: HttpRequest) -> bool:
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer "):
         return hmac.compare_digest(header[7:].strip().encode(), token.encode())
-    user = request.user
     # Without a token only a signed-in system administrator may look: the figures describe
-    # the archive's internals and are not for the public.
-    has_role = getattr(user, "has_role", None)
-    return bool(user.is_authenticated and has_role and has_role(Role.SYSADMIN))
+    # the archive's internals and are not for the public. Reading the session needs the
+    # database; when that is away (readyz must still answer) nobody is recognised.
+    try:
+        user = request.user
+        has_role = getattr(user, "has_role", None)
+        return bool(user.is_authenticated and has_role and has_role(Role.SYSADMIN))
+    except (OperationalError, InterfaceError):
+        return False
 
 
 @never_cache
@@ -60,7 +70,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     have been raised by a middleware, e.g. saving the session, where no view can catch it)."""
     import sys
 
-    from django.db import InterfaceError, OperationalError
     from django.views.defaults import server_error as default_server_error
 
     from lantai.ops.middleware import database_unavailable

@@ -67,6 +67,49 @@ def test_bad_readings_are_refused_with_a_reason(envw, item, outcome):
     assert not Alarm.objects.exists()
 
 
+# Hostile items as a gateway might really send them (raw JSON text, so integers with hundreds
+# of digits reach the server as Python ints): each is refused with its reason, none fails the
+# batch, and the good reading beside them is stored.
+HOSTILE = [
+    ('{"sensor": ["K01-T1"], "ts": "2026-01-01T00:00:00+08:00", "value": 1}', "malformed"),
+    ('{"sensor": {"code": "K01-T1"}, "ts": "2026-01-01T00:00:00+08:00", "value": 1}', "malformed"),
+    ('{"sensor": "K01-T1", "ts": 1' + "0" * 400 + ', "value": 1}', "bad_time"),
+    ('{"sensor": "K01-T1", "ts": 1e300, "value": 1}', "bad_time"),
+    ('{"sensor": "K01-T1", "ts": "9999-12-31T23:59:59-01:00", "value": 1}', "bad_time"),
+    ('{"sensor": "K01-T1", "ts": "0001-01-01T00:00:00+01:00", "value": 1}', "bad_time"),
+    ('{"sensor": "K01-T1", "ts": "0001-01-01T00:00:00", "value": 1}', "bad_time"),
+    ('{"sensor": "K01-T1", "ts": [1], "value": 1}', "bad_time"),
+    ('{"sensor": "K01-T1", "ts": "@TS@", "value": 1' + "0" * 400 + "}", "not_a_number"),
+    ('{"sensor": "K01-T1", "ts": "@TS@", "value": 1e400}', "not_a_number"),
+    ('{"sensor": "K01-T1", "ts": "@TS@", "value": [21]}', "not_a_number"),
+]
+
+
+@pytest.mark.parametrize(("raw", "outcome"), HOSTILE)
+def test_hostile_items_are_refused_never_raised(envw, raw, outcome):
+    import json
+
+    from django.test import Client
+
+    item = json.loads(raw.replace("@TS@", minutes_ago(2).isoformat()))
+    result = env.ingest([item, envw.reading(envw.hum, 50, minutes_ago(1))], source="mqtt")
+    assert result.counts == {outcome: 1, "accepted": 1}
+    assert result.rejects[0]["reason"] == outcome
+    assert counters("mqtt") == {outcome: 1, "accepted": 1}
+    # The same text through the HTTP endpoint: 200 with the reason, not a server error.
+    _device, token = env.issue_token(None, "网关")
+    body = '{"readings": [' + raw.replace("@TS@", minutes_ago(3).isoformat()) + "]}"
+    r = Client().post(
+        "/api/v1/vault/readings",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.content[:300]
+    assert r.json()["counts"] == {outcome: 1}
+    assert Reading.objects.count() == 1
+
+
 def test_future_clock_is_refused_but_small_skew_is_tolerated(envw):
     result = env.ingest(
         [

@@ -148,10 +148,11 @@ def parse_timestamp(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            return None
-        seconds = value / 1000.0 if abs(value) >= 1e11 else float(value)
         try:
+            # A JSON integer may have hundreds of digits: converting it overflows.
+            if not math.isfinite(value):
+                return None
+            seconds = value / 1000.0 if abs(value) >= 1e11 else float(value)
             return datetime.fromtimestamp(seconds, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
@@ -170,9 +171,13 @@ def parse_timestamp(value: Any) -> datetime | None:
                 return None
         if parsed is None:
             return None
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
-        return parsed.astimezone(UTC)
+        try:
+            if timezone.is_naive(parsed):
+                parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
+            return parsed.astimezone(UTC)
+        except (OverflowError, ValueError):
+            # Year 1 or 9999 with an offset leaves datetime's range when moved to UTC.
+            return None
     return None
 
 
@@ -180,13 +185,14 @@ def parse_value(value: Any) -> float | None:
     """A number (true/false read as 1/0 for switch sensors); None when it is not one."""
     if isinstance(value, bool):
         return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, str):
             return float(value.strip())
-        except ValueError:
-            return None
+    except (OverflowError, ValueError):
+        # A JSON integer too large for a float is no reading either.
+        return None
     return None
 
 
@@ -347,8 +353,12 @@ def ingest(
             {"readings": [_("一批最多 %(n)d 条读数。") % {"n": MAX_BATCH}]}, code="too_many"
         )
     result.received += len(items)
-    codes = {item.get("sensor") for item in items if isinstance(item, dict) and item.get("sensor")}
-    codes = {c for c in codes if isinstance(c, str)}
+    # Only text can name a sensor; a list or object there is refused below as malformed.
+    codes = {
+        item["sensor"]
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("sensor"), str) and item["sensor"]
+    }
     sensors = {
         s.code: s for s in Sensor.objects.select_related("kind", "vault").filter(code__in=codes)
     }
@@ -989,6 +999,32 @@ def save_kind(actor, data: dict, kind: SensorKind | None = None) -> SensorKind:
             detail=after if creating else changes(before, after),
         )
     return kind
+
+
+def delete_kind(actor, kind: SensorKind) -> None:
+    """Take a watched quantity off the 八防 list (manage_vault). Only a kind no sensor uses:
+    a registered sensor's readings and alarms keep their meaning through its kind; retire
+    the sensors first. The seed does not bring a deleted kind back (``vault.signals``)."""
+    require(actor, MANAGE)
+    with transaction.atomic():
+        kind = SensorKind.objects.select_for_update().get(pk=kind.pk)
+        used = kind.sensors.count()
+        if used:
+            raise ValidationError(
+                {
+                    "__all__": [
+                        _("有 %(n)d 个传感器使用监测类型“%(name)s”，不能删除。")
+                        % {"n": used, "name": kind.name}
+                    ]
+                }
+            )
+        record(
+            AuditAction.DELETE,
+            actor=actor,
+            obj=kind,
+            detail={"code": kind.code, "name": kind.name, "guard": kind.guard},
+        )
+        kind.delete()
 
 
 def visible_vaults(user) -> QuerySet[Vault]:

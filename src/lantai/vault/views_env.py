@@ -10,6 +10,7 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -138,7 +139,7 @@ def sensor_list(request: HttpRequest) -> HttpResponse:
         "vault/env/sensor_list.html",
         {
             "sensors": sensors,
-            "kinds": SensorKind.objects.all(),
+            "kinds": SensorKind.objects.annotate(n_sensors=Count("sensors")),
             "can_manage": has(request.user, env.MANAGE),
         },
     )
@@ -170,6 +171,48 @@ def sensor_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         },
         status=422 if errors else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def kind_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """监测类型: add a watched quantity to the 八防 list or change one (keepers)."""
+    require(request.user, env.MANAGE)
+    kind = get_object_or_404(SensorKind, pk=pk) if pk else None
+    errors: dict = {}
+    data = request.POST if request.method == "POST" else None
+    if data is not None:
+        try:
+            env.save_kind(request.user, data.dict(), kind)
+            messages.success(request, _("监测类型已保存。"))
+            return redirect("vault:env_sensors")
+        except ValidationError as exc:
+            errors = _errors(exc)
+    return render(
+        request,
+        "vault/env/kind_form.html",
+        {
+            "kind": kind,
+            "data": data,
+            "errors": errors,
+            "used": kind.sensors.count() if kind else 0,
+        },
+        status=422 if errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def kind_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, env.MANAGE)
+    kind = get_object_or_404(SensorKind, pk=pk)
+    try:
+        env.delete_kind(request.user, kind)
+        messages.success(request, _("监测类型已删除。"))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect("vault:env_sensors")
 
 
 @login_required
@@ -354,6 +397,9 @@ urlpatterns = [
     path("env/sensors/<int:pk>/", sensor_detail, name="env_sensor_detail"),
     path("env/sensors/<int:pk>/edit/", sensor_edit, name="env_sensor_edit"),
     path("env/sensors/<int:pk>/series.json", sensor_series, name="env_sensor_series"),
+    path("env/kinds/new/", kind_edit, name="env_kind_new"),
+    path("env/kinds/<int:pk>/edit/", kind_edit, name="env_kind_edit"),
+    path("env/kinds/<int:pk>/delete/", kind_delete, name="env_kind_delete"),
     path("env/report/", report, name="env_report"),
     path("env/import/", import_csv, name="env_import"),
     path("env/tokens/", tokens, name="env_tokens"),

@@ -15,6 +15,7 @@ from lantai.accession.catalog import (
     CatalogError,
     clean_mapping,
     detect_encoding,
+    peek_headers,
     read_catalog,
     recognise_headers,
 )
@@ -136,6 +137,28 @@ def test_unrecognisable_headers(tmp_path):
     with pytest.raises(CatalogError, match="找不到表头") as caught:
         read_catalog(path)
     assert "甲" in caught.value.message
+
+
+def test_peek_headers_for_the_mapping_editor(tmp_path):
+    # Unrecognised names: the first non-empty row, as the unit wrote it.
+    path = write_csv(tmp_path / "x.csv", [["1", "2"]], headers=["甲", "乙"])
+    assert peek_headers(path) == ["甲", "乙"]
+    # Recognised names below a title row: the header row, not the title.
+    xlsx = write_xlsx(tmp_path / "t.xlsx", rows(3), title_row="归档文件目录")
+    assert peek_headers(xlsx) == HEADERS
+    # A name the unit's mapping knows counts towards finding the header row.
+    odd = write_xlsx(
+        tmp_path / "odd.xlsx", [["a", "b", "c"]], headers=["编码", "名称", "备考"], title_row="目录"
+    )
+    assert peek_headers(odd) == ["目录"]
+    assert peek_headers(odd, mapping={"编码": "reference_code", "名称": "title"}) == [
+        "编码", "名称", "备考",
+    ]  # fmt: skip
+    # A file that is no workbook still says so.
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a workbook")
+    with pytest.raises(CatalogError, match="Excel"):
+        peek_headers(broken)
 
 
 def test_xlsx_with_a_title_row_numbers_and_dates(tmp_path):

@@ -187,6 +187,52 @@ def test_mapping_editor_prefills_from_catalog_and_saves(wf, run_jobs):  # noqa: 
     assert "本单位目录" in detail
 
 
+def test_unrecognised_headers_prefill_the_mapping_editor(wf, run_jobs):  # noqa: F811
+    # A unit's own column names, none of them common: the check cannot find the header row.
+    own = ["文件编码", "文件名称", "形成者", "形成时间", "保存期", "归档年份", "部门代码", "序号"]
+    rows = [
+        [r[0], r[1], r[2], r[4], r[6], r[7], r[8], r[9]] for r in good_rows(count=3)
+    ]  # 档号, 题名, 责任者, 日期, 保管期限, 年度, 机构问题, 件号 in the unit's order
+    officer = wf.client("officer_a")
+    batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)
+    with run_jobs():
+        officer.post(
+            reverse("accession:batch_upload", args=[batch.pk]),
+            {"catalog": upload_file(rows, headers=own)},
+        )
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED
+    detail = officer.get(reverse("accession:batch_detail", args=[batch.pk])).content.decode()
+    assert "找不到表头" in detail and "编辑列对应关系" in detail
+    # The editor offers exactly the catalog's own headers, none mapped yet.
+    url = reverse("accession:mapping_create")
+    page = officer.get(url, {"unit": wf.unit_a.pk, "batch": batch.pk}).content.decode()
+    for header in own:
+        assert f'value="{header}"' in page
+    assert " selected>" not in page.split('id="mapping-rows"', 1)[1]
+    fields = [
+        "reference_code", "title", "responsible", "date", "retention", "year", "series", "item_no",
+    ]  # fmt: skip
+    response = officer.post(
+        url, {"unit": wf.unit_a.pk, "name": "本单位目录", "header": own, "field": fields}
+    )
+    assert response.status_code == 302
+    # Uploading the same catalog again: the saved mapping applies and the check passes.
+    with run_jobs():
+        officer.post(
+            reverse("accession:batch_upload", args=[batch.pk]),
+            {"catalog": upload_file(rows, headers=own)},
+        )
+    batch.refresh_from_db()
+    assert (batch.status, batch.error_count, batch.item_count) == (BatchStatus.CHECKED, 0, 3)
+    # Reopened from the batch, the editor shows the saved choices.
+    page = officer.get(url, {"unit": wf.unit_a.pk, "batch": batch.pk}).content.decode()
+    assert '<option value="title" selected>' in page
+    # Another unit's officer gets no headers of this batch.
+    other = wf.client("officer_b").get(url, {"unit": wf.unit_b.pk, "batch": batch.pk})
+    assert other.status_code == 404
+
+
 def test_nav_and_dashboard_links(wf):  # noqa: F811
     archivist = wf.client("archivist").get(reverse("core:dashboard")).content.decode()
     assert reverse("accession:batch_list") in archivist

@@ -325,6 +325,59 @@ def read_catalog(path: Path, *, mapping: dict | None = None) -> Catalog:
     return catalog
 
 
+def peek_headers(path: Path, *, mapping: dict | None = None) -> list[str]:
+    """The headers of a catalog for the mapping editor: the header row ``read_catalog`` would
+    choose, or — when no column name is recognised, which is exactly when a unit needs a
+    mapping — the first non-empty row. Reads only the first rows (a large .xlsx is streamed,
+    never loaded whole), so the editor answers at once. Raises CatalogError for a file that
+    cannot be read at all."""
+    path = Path(path)
+    _check_size(path)
+    with path.open("rb") as handle:
+        magic = handle.read(8)
+    suffix = path.suffix.lower()
+    if magic.startswith(b"PK\x03\x04") or (suffix in (".xlsx", ".xlsm") and magic[:2] == b"PK"):
+        catalog = _open_xlsx(path, stream=True)
+    elif magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        catalog = _open_xls(path)
+    elif suffix in (".xlsx", ".xlsm", ".xls"):
+        raise CatalogError(
+            _("文件“%(n)s”不是有效的 Excel 工作簿（文件已损坏或扩展名不对）") % {"n": path.name}
+        )
+    else:
+        catalog = _open_csv(path)
+    given = clean_mapping(mapping) if mapping else {}
+    first: list[str] | None = None
+    best: tuple[int, list[str]] | None = None
+    seen = 0
+    rows = catalog._reader(catalog)
+    try:
+        for _number, cells in rows:
+            if not any(cell.strip() for cell in cells):
+                continue
+            headers = [cell.strip()[:100] for cell in cells]
+            while headers and not headers[-1]:
+                headers.pop()
+            if first is None:
+                first = headers
+            score = len(recognise_headers(headers)) + sum(1 for h in headers if given.get(h))
+            if score >= 2 and (best is None or score > best[0]):
+                best = (score, headers)
+            seen += 1
+            if seen >= HEADER_SEARCH_ROWS or (best is not None and best[0] >= 4):
+                break
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+    chosen = best[1] if best is not None else (first or [])
+    unique: list[str] = []
+    for header in chosen:
+        if header and header not in unique:
+            unique.append(header)
+    return unique
+
+
 def _find_header(catalog: Catalog, mapping: dict | None) -> None:
     given = clean_mapping(mapping) if mapping else {}
     first_rows: list[tuple[int, list[str]]] = []
@@ -523,10 +576,12 @@ def _use_streaming(rows: int, sheet_bytes: int) -> bool:
     return rows > max_rows or sheet_bytes > max_bytes
 
 
-def _open_xlsx(path: Path) -> Catalog:
+def _open_xlsx(path: Path, *, stream: bool = False) -> Catalog:
+    """The workbook's first sheet as a Catalog; ``stream`` forces the streaming reader (for a
+    look at the first rows only)."""
     member, sheet_name, rows, sheet_bytes, formulas = _scan_xlsx(path)
     catalog = Catalog(path=path, format="xlsx", headers=[], mapping={}, sheet=sheet_name)
-    if _use_streaming(rows, sheet_bytes):
+    if stream or _use_streaming(rows, sheet_bytes):
         cache: dict = {}
 
         def reader(cat: Catalog) -> Iterator[tuple[int, list[str]]]:
@@ -873,6 +928,7 @@ __all__ = [
     "cell_text",
     "clean_mapping",
     "detect_encoding",
+    "peek_headers",
     "read_catalog",
     "recognise_headers",
     "unit_mapping",

@@ -355,7 +355,8 @@ def _headers_of_batch(request: HttpRequest) -> list[str]:
     if upload is None:
         return []
     try:
-        return [str(h) for h in catalog.read_catalog(upload.catalog_path).headers if str(h)]
+        # The first rows only: unrecognised headers (the usual reason to come here) included.
+        return catalog.peek_headers(upload.catalog_path)
     except Exception:  # an unreadable catalog simply gives no headers to prefill
         return []
 
@@ -399,7 +400,9 @@ def mapping_edit(request: HttpRequest, pk=None) -> HttpResponse:
     else:
         headers = _headers_of_batch(request)
         recognised = catalog.recognise_headers(headers) if headers else {}
-        rows = [(h, recognised.get(h, "")) for h in headers]
+        # What the unit saved before wins over the common names, as in the check itself.
+        saved = catalog.unit_mapping(unit)
+        rows = [(h, saved.get(h) or recognised.get(h, "")) for h in headers]
     rows = rows + [("", "")] * (3 if rows else 8)
     return render(
         request,

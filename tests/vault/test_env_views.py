@@ -377,6 +377,113 @@ def test_monthly_report_pdf_and_xlsx(envw):
     assert page.status_code == 422 and "月份" in page.content.decode()
 
 
+def test_monthly_report_of_a_month_past_retention(envw, settings):
+    """March 2025, a reading every 10 minutes, raw readings kept only from the 15th: the
+    report still covers the whole month (10-minute rollups before, raw after), counts a
+    switch's events on both sides, finds the hours of mould risk, and lists every alarm open
+    during the month — also one raised in February and resolved in March."""
+    from datetime import datetime
+
+    from lantai.vault.models import AlarmKind
+    from vault.env_world import make_sensor
+
+    tz = timezone.get_default_timezone()
+    start = datetime(2025, 3, 1, tzinfo=tz)
+    end = datetime(2025, 4, 1, tzinfo=tz)
+    door = make_sensor(envw.vault, "K01-D9", "door")
+    hot = {datetime(2025, 3, 3, 10, tzinfo=tz) + timedelta(minutes=10 * i) for i in range(12)}
+    damp = {datetime(2025, 3, 20, 0, tzinfo=tz) + timedelta(minutes=10 * i) for i in range(30)}
+    opened = {
+        datetime(2025, 3, 4, 9, tzinfo=tz),  # Tuesday mornings: within working hours
+        datetime(2025, 3, 4, 9, 10, tzinfo=tz),
+        datetime(2025, 3, 4, 9, 20, tzinfo=tz),
+        datetime(2025, 3, 25, 9, tzinfo=tz),
+        datetime(2025, 3, 25, 9, 10, tzinfo=tz),
+    }
+    moments = []
+    t = start
+    while t < end:
+        moments.append(t)
+        t += timedelta(minutes=10)
+    assert len(moments) == 4464
+    readings = []
+    for m in moments:
+        readings.append(envw.reading(envw.temp, 26 if m in hot else 20, m))
+        readings.append(envw.reading(envw.hum, 85 if m in damp else 50, m))
+        readings.append(envw.reading(door, 1 if m in opened else 0, m))
+    for i in range(0, len(readings), 10_000):
+        env.ingest(readings[i : i + 10_000], source="csv")
+
+    # Retention of one day, pruned "on the 16th": raw readings before the 15th are gone; the
+    # periodic rollup has covered the rest.
+    settings.LANTAI_VAULT_RAW_DAYS = 1
+    env.prune(now=datetime(2025, 3, 16, tzinfo=tz))
+    env.rollup(datetime(2025, 3, 15, tzinfo=tz), end)
+    assert Reading.objects.filter(sensor=envw.temp).count() == 4464 - 14 * 144
+    assert not Reading.objects.filter(ts__lt=datetime(2025, 3, 15, tzinfo=tz)).exists()
+
+    # Alarms around the month.
+    def alarm(raised, resolved=None, **extra):
+        return Alarm.objects.create(
+            vault=envw.vault,
+            sensor=envw.hum,
+            kind=AlarmKind.THRESHOLD,
+            condition=f"threshold:test:{raised:%m%d}",
+            message="湿度超限",
+            raised_at=raised,
+            last_seen_at=raised,
+            status=AlarmStatus.RESOLVED if resolved else AlarmStatus.RAISED,
+            resolved_at=resolved,
+            **extra,
+        )
+
+    across = alarm(
+        datetime(2025, 2, 27, tzinfo=tz),
+        datetime(2025, 3, 2, tzinfo=tz),
+        acknowledged_by=envw.keeper,
+        acknowledged_at=datetime(2025, 2, 27, 1, tzinfo=tz),
+        resolved_by=envw.keeper,
+        resolve_note="更换除湿机滤网",
+    )
+    still_open = alarm(datetime(2025, 2, 20, tzinfo=tz))
+    february = alarm(datetime(2025, 2, 10, tzinfo=tz), datetime(2025, 2, 12, tzinfo=tz))
+    april = alarm(datetime(2025, 4, 1, tzinfo=tz))
+
+    report = env.monthly_report(envw.archivist, envw.vault, 2025, 3)
+    rows = {r["sensor"].code: r for r in report["rows"]}
+    temp = rows["K01-T1"]
+    assert temp["count"] == 4464
+    assert temp["in_range"] == pytest.approx((4464 - 12) / 4464)
+    assert (temp["min"], temp["max"]) == (20, 26)
+    assert temp["avg"] == pytest.approx((4452 * 20 + 12 * 26) / 4464)
+    hum = rows["K01-H1"]
+    assert hum["count"] == 4464 and hum["in_range"] == pytest.approx((4464 - 30) / 4464)
+    assert rows["K01-D9"]["count"] == 4464 and rows["K01-D9"]["events"] == 5
+    # 20 ℃ at 85 %RH for five hours: above the critical RH (about 80 %) → high mould risk.
+    assert report["mould_hours"] == 5
+    listed = {a.pk for a in report["alarms"]}
+    assert {across.pk, still_open.pk} <= listed
+    assert not {february.pk, april.pk} & listed
+    # The alarms the readings themselves raised on the 3rd (too warm, too fast) are there too.
+    hot_alarms = Alarm.objects.filter(sensor=envw.temp, raised_at__gte=start)
+    assert hot_alarms.exists() and set(hot_alarms.values_list("pk", flat=True)) <= listed
+
+    c = client_for(envw.keeper)
+    xlsx = c.get(
+        reverse("vault:env_report"), {"vault": envw.vault.pk, "month": "2025-03", "format": "xlsx"}
+    )
+    book = load_workbook(io.BytesIO(xlsx.content))
+    cells = [c.value for row in book.worksheets[0].iter_rows() for c in row]
+    assert f"{(4464 - 12) / 4464 * 100:.1f}%" in cells and "4464" in cells
+    notes = [c.value for row in book.worksheets[1].iter_rows() for c in row]
+    assert "更换除湿机滤网" in notes
+    assert any(str(v or "").startswith(envw.keeper.get_username()) for v in notes)
+    pdf = c.get(
+        reverse("vault:env_report"), {"vault": envw.vault.pk, "month": "2025-03", "format": "pdf"}
+    )
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
 def test_csv_import_screen_and_ingest_stats(envw):
     c = client_for(envw.keeper)
     first, second = minutes_ago(3).isoformat(), minutes_ago(2).isoformat()

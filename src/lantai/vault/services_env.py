@@ -45,7 +45,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Avg, Count, F, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -1516,6 +1516,70 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return start, end
 
 
+def _month_stats(
+    sensor: Sensor, start: datetime, end: datetime, low: float | None, high: float | None
+) -> dict:
+    """One sensor's figures for [start, end): readings, min/avg/max, the share within
+    [low, high] and, for a switch, the number of readings at 1.
+
+    Raw readings are kept ``LANTAI_VAULT_RAW_DAYS``; before the first raw reading of the month
+    the 10-minute rollups stand in (a month that straddles the retention limit is counted
+    whole, not only its last days). A bucket counts as in range only when its minimum and
+    maximum both are; a switch's ones are its average times its count."""
+    raw = Reading.objects.filter(sensor=sensor, ts__gte=start, ts__lt=end)
+    first_raw = raw.aggregate(m=Min("ts"))["m"]
+    # Pruning cuts at a whole hour, so raw readings begin on a bucket boundary; buckets from
+    # there on are covered by the raw readings themselves.
+    boundary = _floor(first_raw, 600) if first_raw is not None else end
+    buckets = list(
+        ReadingRollup.objects.filter(
+            sensor=sensor, bucket_seconds=600, ts__gte=start, ts__lt=boundary
+        ).values_list("count", "min_value", "avg_value", "max_value")
+    )
+    n = sum(b[0] for b in buckets)
+    total = sum(b[0] * b[2] for b in buckets)
+    lows = [b[1] for b in buckets]
+    highs = [b[3] for b in buckets]
+    if sensor.kind.binary:
+        events = round(total)
+        if first_raw is not None:
+            n += raw.count()
+            events += raw.filter(value__gte=1).count()
+        return {
+            "count": n,
+            "min": None,
+            "avg": None,
+            "max": None,
+            "in_range": None,
+            "events": events,
+        }
+    inside = sum(
+        b[0] for b in buckets if (low is None or b[1] >= low) and (high is None or b[3] <= high)
+    )
+    if first_raw is not None:
+        agg = raw.aggregate(n=Count("id"), lo=Min("value"), hi=Max("value"), s=Sum("value"))
+        n += agg["n"]
+        total += agg["s"] or 0.0
+        lows.append(agg["lo"])
+        highs.append(agg["hi"])
+        within = raw
+        if low is not None:
+            within = within.filter(value__gte=low)
+        if high is not None:
+            within = within.filter(value__lte=high)
+        inside += within.count()
+    if not n:
+        return {"count": 0, "min": None, "avg": None, "max": None, "in_range": None, "events": None}
+    return {
+        "count": n,
+        "min": min(lows),
+        "avg": total / n,
+        "max": max(highs),
+        "in_range": inside / n,
+        "events": None,
+    }
+
+
 def monthly_report(user, vault: Vault, year: int, month: int) -> dict:
     """月度环境报告: per sensor the readings, min/avg/max and the share of time within its
     limits; every alarm of the month; hours at high mould risk (hourly means)."""
@@ -1527,73 +1591,9 @@ def monthly_report(user, vault: Vault, year: int, month: int) -> dict:
     rows = []
     hourly: dict[str, dict[datetime, list[float]]] = {TEMPERATURE: {}, HUMIDITY: {}}
     for sensor in sensors:
-        if sensor.kind.binary:
-            readings = Reading.objects.filter(sensor=sensor, ts__gte=start, ts__lt=end)
-            n = readings.count()
-            events = readings.filter(value__gte=1).count()
-            rows.append(
-                {
-                    "sensor": sensor,
-                    "count": n,
-                    "min": None,
-                    "avg": None,
-                    "max": None,
-                    "low": None,
-                    "high": None,
-                    "in_range": None,
-                    "events": events,
-                }
-            )
-            continue
-        low, high = limits_for(sensor)
-        stats = Reading.objects.filter(sensor=sensor, ts__gte=start, ts__lt=end).aggregate(
-            n=Count("id"),
-            lo=Min("value"),
-            hi=Max("value"),
-        )
-        n = stats["n"]
-        in_range = None
-        avg = None
-        if n:
-            qs = Reading.objects.filter(sensor=sensor, ts__gte=start, ts__lt=end)
-            inside = qs
-            if low is not None:
-                inside = inside.filter(value__gte=low)
-            if high is not None:
-                inside = inside.filter(value__lte=high)
-            in_range = inside.count() / n
-            avg = qs.aggregate(a=Avg("value"))["a"]
-        else:
-            # Raw readings are gone: fall back on the 10-minute rollups, counting a bucket as
-            # in range only when its minimum and maximum both are.
-            buckets = ReadingRollup.objects.filter(
-                sensor=sensor, bucket_seconds=600, ts__gte=start, ts__lt=end
-            )
-            total = sum(b.count for b in buckets)
-            if total:
-                ok = sum(
-                    b.count
-                    for b in buckets
-                    if (low is None or b.min_value >= low) and (high is None or b.max_value <= high)
-                )
-                in_range = ok / total
-                n = total
-                stats["lo"] = min(b.min_value for b in buckets)
-                stats["hi"] = max(b.max_value for b in buckets)
-                avg = sum(b.avg_value * b.count for b in buckets) / total
-        rows.append(
-            {
-                "sensor": sensor,
-                "count": n,
-                "min": stats["lo"],
-                "avg": avg,
-                "max": stats["hi"],
-                "low": low,
-                "high": high,
-                "in_range": in_range,
-                "events": None,
-            }
-        )
+        low, high = (None, None) if sensor.kind.binary else limits_for(sensor)
+        stats = _month_stats(sensor, start, end, low, high)
+        rows.append({"sensor": sensor, "low": low, "high": high, **stats})
         if sensor.kind.code in hourly:
             for bucket in ReadingRollup.objects.filter(
                 sensor=sensor, bucket_seconds=3600, ts__gte=start, ts__lt=end
@@ -1604,8 +1604,11 @@ def monthly_report(user, vault: Vault, year: int, month: int) -> dict:
         hums = hourly[HUMIDITY].get(hour)
         if hums and mould_risk(sum(temps) / len(temps), sum(hums) / len(hums))["level"] == "high":
             risky += 1
+    # Every alarm of the month: raised in it, or raised before and still open at its start
+    # (an alarm of the 31st resolved on the 2nd belongs to both months).
     month_alarms = list(
-        Alarm.objects.filter(vault=vault, raised_at__gte=start, raised_at__lt=end)
+        Alarm.objects.filter(vault=vault, raised_at__lt=end)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
         .select_related("sensor", "acknowledged_by", "resolved_by")
         .order_by("raised_at", "pk")
     )

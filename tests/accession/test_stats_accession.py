@@ -131,6 +131,55 @@ def test_plan_versus_received_and_overdue(wf):  # noqa: F811
     assert wf.client("officer_a").get(reverse("accession:plan_list")).status_code == 403
 
 
+def test_programme_summary_shows_the_livelihood_share(wf):  # noqa: F811
+    """A five-year programme bringing a school's records in and raising the share of
+    livelihood 民生 records: the plan page sums it up — planned against received 卷(件), units
+    overdue, and the livelihood share of the plan, of what arrived and of holdings."""
+    archivist = wf.users["archivist"]
+    programme = "2024—2028年档案接收五年规划"
+    first = THIS_YEAR - 2
+    ws_plan = {"unit": wf.unit_b, "category": "WS", "year_from": 2010, "year_to": 2012,
+               "due_year": first, "expected_items": 6, "programme": programme}  # fmt: skip
+    services.save_plan(archivist, ws_plan)
+    services.save_plan(
+        archivist,
+        {"unit": wf.unit_b, "category": "YL", "year_from": 2010, "year_to": 2012,
+         "due_year": THIS_YEAR + 1, "expected_items": 4, "programme": programme},
+    )  # fmt: skip
+    # Another programme's plan is left out when the page is filtered.
+    services.save_plan(
+        archivist,
+        {"unit": wf.unit_a, "category": "WS", "year_from": 2000, "year_to": 2001,
+         "due_year": first, "expected_items": 100, "programme": "其他规划"},
+    )  # fmt: skip
+    # Holdings: 10 WS items held before; the school transferred 3 WS and 4 YL items of 2011.
+    make_items(wf.fonds_a, 10, year=2001)
+    accepted(
+        wf.unit_b,
+        wf.fonds_b,
+        make_items(wf.fonds_b, 3) + make_items(wf.fonds_b, 4, category="YL", start=100),
+    )
+    rows = services.plan_progress(archivist, programme=programme)
+    summary = services.plan_summary(rows)
+    assert (summary["plans"], summary["units"], summary["overdue_units"]) == (2, 1, 1)
+    assert (summary["planned"], summary["received"], summary["percent"]) == (10, 7, 70)
+    assert (summary["livelihood_planned"], summary["livelihood_received"]) == (4, 4)
+    assert summary["livelihood_planned_share"] == 40.0
+    assert summary["livelihood_received_share"] == round(4 * 100 / 7, 1)
+    assert (summary["holdings"], summary["livelihood_holdings"]) == (17, 4)
+    assert summary["livelihood_holdings_share"] == round(4 * 100 / 17, 1)
+    page = wf.client("archivist").get(reverse("accession:plan_list"), {"programme": programme})
+    html = page.content.decode()
+    assert 'id="plan-summary"' in html
+    assert "7 / 10" in html and f"{round(4 * 100 / 7, 1)}%" in html and "计划 40.0%" in html
+    assert f"{round(4 * 100 / 17, 1)}%" in html
+    # No plans: no summary, no division by zero.
+    empty = services.plan_summary([])
+    assert empty["percent"] is None and empty["livelihood_received_share"] is None
+    html = wf.client("archivist").get(reverse("accession:plan_list"), {"programme": "无"})
+    assert 'id="plan-summary"' not in html.content.decode()
+
+
 def test_plan_form_view(wf):  # noqa: F811
     client = wf.client("archivist")
     data = {"unit": wf.unit_a.pk, "category": Category.objects.get(code="WS").pk,
@@ -255,6 +304,51 @@ def test_statistics_page_and_export_neutralise_formulas(wf, settings):  # noqa: 
     assert sheet.cell(row=2, column=2).data_type != "f"
     assert AuditEntry.objects.filter(object_type="accession.statistics", action="export").exists()
     assert wf.client("officer_a").get(reverse("accession:statistics")).status_code == 403
+
+
+def test_dashboard_card_shows_the_years_figures(wf, settings):  # noqa: F811
+    from django.core.cache import cache
+
+    from lantai.accession.templatetags.accession_tags import CARD_ROWS
+
+    cache.clear()  # the card's figures are cached for a minute
+    settings.LANTAI_BASELINE_YEAR = THIS_YEAR - 2
+    # 10 items held before; this year unit A brought 5 WS items and 2 volumes, the school
+    # (unit B) 3 YL items; last year's batch is not this year's.
+    make_items(wf.fonds_a, 10, year=2001)
+    ws = Category.objects.get(code="WS")
+    volumes = [
+        Volume.objects.create(
+            fonds=wf.fonds_a, category=ws, year=2012, retention="Y", volume_no=n, title="卷"
+        )
+        for n in (1, 2)
+    ]
+    accepted(wf.unit_a, wf.fonds_a, make_items(wf.fonds_a, 5, year=2012), volumes)
+    accepted(wf.unit_b, wf.fonds_b, make_items(wf.fonds_b, 3, category="YL", start=50))
+    last_year = timezone.make_aware(datetime(THIS_YEAR - 1, 7, 1))
+    accepted(wf.unit_b, wf.fonds_b, make_items(wf.fonds_b, 4, year=2013), when=last_year)
+    html = wf.client("archivist").get(reverse("core:dashboard")).content.decode()
+    card = html.split('id="accession-card"', 1)[1].split("</section>", 1)[0]
+    # 卷(件) this year: 2 volumes + 5 + 3 items; holdings 2 + 10 + 5 + 3 + 4 = 24, of which
+    # 14 arrived after the end of the baseline year: 10 before → +140%.
+    assert '<span class="stat">10</span>' in card
+    assert "卷 2 · 件 8" in card and "馆藏总量 24 卷(件)" in card
+    assert f"较{THIS_YEAR - 2}年底增长 +140.0%" in card
+    lines = card.split('id="accession-card-rows"', 1)[1].split("</table>", 1)[0]
+    assert lines.index(wf.unit_a.name) < lines.index(wf.unit_b.name)  # largest first
+    assert "医疗档案" in lines and ">3<" in lines
+    # Beyond CARD_ROWS lines the card points to the statistics page.
+    cache.clear()
+    for n in range(CARD_ROWS):
+        unit = Unit.objects.create(code=f"U{n}", name=f"单位{n}", kind="agency")
+        accepted(unit, wf.fonds_a, make_items(wf.fonds_a, 1, year=2014, start=200 + n))
+    card = wf.client("archivist").get(reverse("core:dashboard")).content.decode()
+    assert card.count("<tr><td>单位") + card.count(f"<tr><td>{wf.unit_a.name}") <= CARD_ROWS
+    assert "另有 2 行，见接收统计" in card
+    # A unit officer sees no card.
+    officer = wf.client("officer_a").get(reverse("core:dashboard")).content.decode()
+    assert "accession-card" not in officer
+    cache.clear()
 
 
 def test_seed_demo_accession(wf):  # noqa: F811

@@ -1013,6 +1013,55 @@ def plan_progress(
     return rows
 
 
+def _share(part: int, whole: int) -> float | None:
+    return round(part * 100 / whole, 1) if whole else None
+
+
+def plan_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals of ``plan_progress`` rows, for judging a programme as a whole (e.g. a five-year
+    plan meant to bring school and hospital records in and raise the share of livelihood 民生
+    records): planned and received 卷(件), units planned and overdue, and the livelihood share
+    — of what is planned, of what has arrived, and of holdings now (holdings_count over the
+    livelihood categories, so the effect on holdings shows)."""
+    from lantai.holdings.services import holdings_count
+
+    planned = received = planned_livelihood = received_livelihood = 0
+    units: set[int] = set()
+    overdue: set[int] = set()
+    for row in rows:
+        plan = row["plan"]
+        expected = plan.expected_volumes + plan.expected_items
+        got = row["received_volumes"] + row["received_items"]
+        planned += expected
+        received += got
+        if plan.category.livelihood:
+            planned_livelihood += expected
+            received_livelihood += got
+        units.add(plan.unit_id)
+        if row["overdue"]:
+            overdue.add(plan.unit_id)
+    holdings = holdings_count()["total"]
+    livelihood_holdings = holdings_count(
+        Item.objects.filter(category__livelihood=True),
+        Volume.objects.filter(category__livelihood=True),
+    )["total"]
+    return {
+        "plans": len(rows),
+        "units": len(units),
+        "overdue_units": len(overdue),
+        "planned": planned,
+        "received": received,
+        "percent": int(min(received, planned) * 100 / planned) if planned else None,
+        "livelihood_planned": planned_livelihood,
+        "livelihood_received": received_livelihood,
+        "livelihood_planned_share": _share(planned_livelihood, planned),
+        "livelihood_received_share": _share(received_livelihood, received),
+        "holdings": holdings,
+        "livelihood_holdings": livelihood_holdings,
+        "livelihood_holdings_share": _share(livelihood_holdings, holdings),
+    }
+
+
 def plan_programmes() -> list[str]:
     return list(
         ReceiptPlan.objects.exclude(programme="")

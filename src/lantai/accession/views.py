@@ -465,6 +465,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
             "programme": programme,
             "due_year": due_year or "",
             "overdue_units": overdue_units,
+            "summary": services.plan_summary(rows),
             "this_year": timezone.localdate().year,
         },
     )

@@ -1,5 +1,6 @@
-"""``{% accession_card %}``: the dashboard's accession figures (received this year, growth
-against the baseline year, batches waiting), for archivists only."""
+"""``{% accession_card %}``: the dashboard's accession figures (received this year in 卷 and 件,
+the largest lines by unit and category, holdings total, growth against the baseline year,
+batches waiting), for archivists only."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from lantai.accession.models import BatchStatus, TransferBatch
 register = template.Library()
 
 CACHE_SECONDS = 60
+#: Unit × category lines shown on the card.
+CARD_ROWS = 5
 
 
 @register.inclusion_tag("accession/_dashboard_card.html", takes_context=True)
@@ -29,9 +32,16 @@ def accession_card(context) -> dict[str, Any]:
     figures = cache.get(key)
     if figures is None:
         stats = services.accession_statistics(year, baseline_year=base)
+        totals = stats["received_totals"]
         figures = {
-            "received": stats["received_totals"]["total"],
+            "received": totals["total"],
+            "volumes": totals["volumes"],
+            "items": totals["items"],
+            "holdings": stats["holdings"]["total"],
             "growth": stats["growth_percent"],
+            # By unit and category, largest first; the statistics page has them all.
+            "rows": sorted(stats["received"], key=lambda r: -r["total"])[:CARD_ROWS],
+            "more": max(0, len(stats["received"]) - CARD_ROWS),
         }
         cache.set(key, figures, CACHE_SECONDS)
     waiting = TransferBatch.objects.filter(status=BatchStatus.SUBMITTED).count()

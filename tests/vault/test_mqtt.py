@@ -113,6 +113,50 @@ def test_consumer_stores_readings_and_counts_bad_messages(envw, mqtt_broker):
         publisher.close()
 
 
+def test_hostile_messages_are_counted_with_their_reason_and_the_stream_goes_on(envw, mqtt_broker):
+    """Payloads that once made the batch's transaction fail (integers of hundreds of digits,
+    dates that overflow in UTC) and other odd shapes: each is refused with its own reason at
+    once, the readings around them are stored, the consumer keeps running."""
+    host, port = mqtt_broker
+    publisher = Publisher(BrokerConfig(host, port), client_id=f"pub-{uuid.uuid4().hex[:8]}")
+    assert publisher.wait_connected()
+    base = timezone.now() - timedelta(minutes=30)
+    topic = topic_for("K01", "K01-T1")
+    hostile = [
+        ('{"ts": 1' + "0" * 400 + ', "value": 20}', "bad_time"),
+        ('{"ts": "9999-12-31T23:59:59-01:00", "value": 20}', "bad_time"),
+        ('{"ts": "@TS@", "value": 1' + "0" * 400 + "}", "not_a_number"),
+        ('{"ts": "@TS@", "value": 1e999}', "not_a_number"),
+        ('{"ts": "@TS@", "value": 150}', "impossible"),
+        ('{"readings": "none"}', "malformed"),
+        ("[1, 2]", "malformed"),
+        ('"just text"', "malformed"),
+        ("", "malformed"),
+    ]
+    try:
+        with Running(host, port) as consumer:
+            for i, (body, _reason) in enumerate(hostile):
+                ts = (base + timedelta(minutes=i, seconds=30)).isoformat()
+                publisher.publish_raw(topic, body.replace("@TS@", ts))
+                publisher.publish(
+                    "K01", "K01-T1", {"ts": (base + timedelta(minutes=i)).isoformat(), "value": 20}
+                )
+            publisher.flush()
+            assert wait_for(lambda: consumer.messages >= 2 * len(hostile)), consumer.totals
+        assert Reading.objects.filter(sensor=envw.temp).count() == len(hostile)
+        counts = dict(IngestCounter.objects.filter(source="mqtt").values_list("outcome", "count"))
+        expected: dict[str, int] = {"accepted": len(hostile)}
+        for _body, reason in hostile:
+            expected[reason] = expected.get(reason, 0) + 1
+        # "[1, 2]" is a list of two readings that are not objects: two malformed readings.
+        expected["malformed"] += 1
+        assert counts == expected
+        assert Alarm.objects.filter(kind=AlarmKind.FAULT).count() == 1
+        assert not Alarm.objects.exclude(kind=AlarmKind.FAULT).exists()
+    finally:
+        publisher.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -34,6 +34,12 @@ def _errors(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
     return {"__all__": [str(m) for m in exc.messages]}
+
+
+def _by_pk(queryset, value):
+    """The row whose id is ``value``, or None: a hand-edited ``?vault=abc`` is no server error."""
+    text = str(value or "").strip()
+    return queryset.filter(pk=int(text)).first() if text.isdigit() else None
 
 
 @login_required
@@ -73,7 +79,7 @@ def alarm_badge(request: HttpRequest) -> HttpResponse:
 @require_GET
 def alarm_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
-    vault = Vault.objects.filter(pk=request.GET.get("vault") or None).first()
+    vault = _by_pk(Vault.objects.all(), request.GET.get("vault"))
     qs = env.alarms(request.user, status=status, vault=vault)[:200]
     return render(
         request,
@@ -261,7 +267,7 @@ def report(request: HttpRequest) -> HttpResponse:
     """月度环境报告: choose a vault and a month; view it, or download PDF or .xlsx."""
     require(request.user, env.VIEW_ENV)
     vaults = Vault.objects.all()
-    vault = vaults.filter(pk=request.GET.get("vault") or None).first() or vaults.first()
+    vault = _by_pk(vaults, request.GET.get("vault")) or vaults.first()
     errors: dict = {}
     data = None
     try:
@@ -339,12 +345,18 @@ def tokens(request: HttpRequest) -> HttpResponse:
     errors: dict = {}
     if request.method == "POST":
         if "revoke" in request.POST:
-            device = get_object_or_404(DeviceToken, pk=request.POST["revoke"])
+            device = _by_pk(DeviceToken.objects.all(), request.POST["revoke"])
+            if device is None:
+                raise Http404
             env.revoke_token(request.user, device)
             messages.success(request, _("令牌已停用。"))
             return redirect("vault:env_tokens")
-        vault = Vault.objects.filter(pk=request.POST.get("vault") or None).first()
+        wanted = (request.POST.get("vault") or "").strip()
+        vault = _by_pk(Vault.objects.all(), wanted)
         try:
+            if wanted and vault is None:
+                # Never fall back to a token for every vault when the chosen one is not found.
+                raise ValidationError({"vault": [_("所选库房不存在。")]})
             issued = env.issue_token(request.user, request.POST.get("name", ""), vault)
         except ValidationError as exc:
             errors = _errors(exc)

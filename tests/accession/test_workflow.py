@@ -68,6 +68,39 @@ def test_officer_refused_other_units_batches(wf):  # noqa: F811
     assert services.visible_batches(wf.users["archivist"]).filter(pk=other.pk).exists()
 
 
+def test_archivist_opens_a_batch_on_the_units_behalf(wf, run_jobs):  # noqa: F811
+    from django.urls import reverse
+
+    from lantai.accession.models import BatchKind
+
+    archivist = wf.client("archivist")
+    form = archivist.get(reverse("accession:batch_create")).content.decode()
+    assert 'name="unit"' in form  # the archivist chooses the unit
+    missing = archivist.post(reverse("accession:batch_create"), {"fonds": wf.fonds_a.pk})
+    assert missing.status_code == 400
+    response = archivist.post(
+        reverse("accession:batch_create"),
+        {"unit": wf.unit_a.pk, "fonds": wf.fonds_a.pk, "title": "代为移交"},
+    )
+    batch = TransferBatch.objects.get()
+    assert response.status_code == 302
+    assert (batch.unit, batch.kind, batch.created_by) == (
+        wf.unit_a, BatchKind.TRANSFER, wf.users["archivist"],
+    )  # fmt: skip
+    with run_jobs():
+        services.upload_catalog(wf.users["archivist"], batch, upload_file(good_rows()))
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.CHECKED
+    # It is the unit's batch: its officer sees it and may submit it; the other unit's does not.
+    assert services.get_batch(wf.users["officer_a"], batch.pk) == batch
+    with pytest.raises(TransferBatch.DoesNotExist):
+        services.get_batch(wf.users["officer_b"], batch.pk)
+    services.submit(wf.users["officer_a"], batch, opening_opinion="到期开放")
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.SUBMITTED
+    assert entries(batch)[0].actor_id == wf.users["archivist"].pk
+
+
 def test_create_batch_field_errors(wf):  # noqa: F811
     archivist = wf.users["archivist"]
     with pytest.raises(ValidationError) as exc:

@@ -11,8 +11,11 @@ middleware, the ninja API, ``search`` with count, facets and snippets; no networ
 ``--clients`` threads at once, each its own connection. Callers: anonymous (the public scope,
 rate limit switched off for the run) and a 馆员 session. The mix, from words of random items'
 titles (seeded): 1-character, 2-character, 4-character, a quoted phrase, two words (AND),
-and 2 characters with a fonds+year facet filter. The naive scan is ``title LIKE '%q%'``
-(count + first page) over ``visible_items`` for the same queries, single client.
+and 2 characters with a fonds+year facet filter. With ``--server W`` the same mix goes over
+HTTP (keep-alive connections) to gunicorn with W worker processes, as deployed. The naive
+scan is ``title LIKE '%q%'`` (count + first page) over ``visible_items`` for the same queries,
+single client. Reported per kind: p50/p95 and the share of queries whose total was exact
+(the rest matched more than ``LANTAI_SEARCH_EXACT_LIMIT`` items).
 Results: ``bench/out/search-<backend>-<items>.json``.
 """
 
@@ -90,6 +93,7 @@ def _run_clients(make_client, kinds: dict[str, list[str]], clients: int, rounds:
     random.Random(7).shuffle(jobs)
     timings: dict[str, list[float]] = {k: [] for k in kinds}
     totals: dict[str, list[int]] = {k: [] for k in kinds}
+    exact: dict[str, list[bool]] = {k: [] for k in kinds}
     lock = threading.Lock()
     cursor = iter(jobs)
 
@@ -109,7 +113,9 @@ def _run_clients(make_client, kinds: dict[str, list[str]], clients: int, rounds:
                     raise SystemExit(f"{kind} {query}: HTTP {response.status_code}")
                 with lock:
                     timings[kind].append(elapsed)
-                    totals[kind].append(response.json()["total"])
+                    body = response.json()
+                    totals[kind].append(body["total"])
+                    exact[kind].append(body.get("total_relation", "eq") == "eq")
         finally:
             connection.close()
 
@@ -134,6 +140,7 @@ def _run_clients(make_client, kinds: dict[str, list[str]], clients: int, rounds:
             "p50": round(percentile(values, 0.5), 1),
             "p95": round(percentile(values, 0.95), 1),
             "median_total": int(statistics.median(totals[kind])) if totals[kind] else 0,
+            "exact_share": round(sum(exact[kind]) / len(exact[kind]), 2) if exact[kind] else 0,
         }
     out["all"] = {
         "n": len(every),
@@ -142,6 +149,80 @@ def _run_clients(make_client, kinds: dict[str, list[str]], clients: int, rounds:
         "queries_per_s": round(len(every) / wall, 1),
     }
     return out
+
+
+class _HttpClient:
+    """A keep-alive HTTP client with the interface ``_run_clients`` uses (``get`` returning
+    something with ``status_code`` and ``json()``), for the ``--server`` mode."""
+
+    def __init__(self, port: int, cookie: str = "") -> None:
+        import http.client
+
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.headers = {"Cookie": cookie} if cookie else {}
+
+    def get(self, path: str):
+        from urllib.parse import quote
+
+        self.conn.request("GET", quote(path, safe='/?=&%"'), headers=self.headers)
+        response = self.conn.getresponse()
+        body = response.read()
+
+        class _R:
+            status_code = response.status
+
+            @staticmethod
+            def json():
+                return json.loads(body)
+
+        return _R()
+
+
+def _start_server(backend: str, items: int, workers: int, port: int):
+    """gunicorn over the bench database, as docs/deployment.md runs it (sync workers)."""
+    import os
+    import subprocess
+    import urllib.request
+
+    env = common.backend_env(backend, items)
+    env["LANTAI_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    env["LANTAI_SEARCH_RATE"] = "0"
+    log = (common.OUT / f"search-server-{backend}-{items}.log").open("w")
+    proc = subprocess.Popen(
+        [
+            str(common.VENV_BIN / "gunicorn"),
+            "lantai.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "300",
+        ],
+        env=env,
+        stdout=log,
+        stderr=log,
+        cwd=os.getcwd(),
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+            return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("gunicorn did not start; see " + log.name)
+
+
+def _session_cookie(user) -> str:
+    """A session for ``user`` in the bench database, as the browser would send it."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
 def _naive(kinds: dict[str, list[str]], per_kind: int) -> dict:
@@ -177,6 +258,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--queries", type=int, default=20, help="queries per kind")
     parser.add_argument("--skip-reindex", action="store_true")
+    parser.add_argument(
+        "--server",
+        type=int,
+        default=0,
+        metavar="WORKERS",
+        help="send the queries over HTTP to gunicorn with this many worker processes "
+        "(as deployed) instead of Django's test client in this process",
+    )
+    parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
 
     setup(args.backend, args.items)
@@ -199,22 +289,42 @@ def main() -> None:
     kinds = _words(args.queries, seed=11)
     archivist = bench_user("bench_search_archivist", "archivist")
 
-    def anonymous() -> Client:
-        return Client()
+    server = None
+    if args.server:
+        connection.close()
+        server = _start_server(args.backend, args.items, args.server, args.port)
+        result["server"] = {"gunicorn_workers": args.server}
+        cookie = _session_cookie(archivist)
 
-    def staff() -> Client:
-        client = Client()
-        client.force_login(archivist)
-        return client
+        def anonymous():
+            return _HttpClient(args.port)
 
-    result["public"] = _run_clients(anonymous, kinds, args.clients, args.rounds)
-    print("public:", json.dumps(result["public"], ensure_ascii=False), flush=True)
-    result["archivist"] = _run_clients(staff, kinds, args.clients, args.rounds)
-    print("archivist:", json.dumps(result["archivist"], ensure_ascii=False), flush=True)
+        def staff():
+            return _HttpClient(args.port, cookie)
+    else:
+
+        def anonymous() -> Client:
+            return Client()
+
+        def staff() -> Client:
+            client = Client()
+            client.force_login(archivist)
+            return client
+
+    try:
+        result["public"] = _run_clients(anonymous, kinds, args.clients, args.rounds)
+        print("public:", json.dumps(result["public"], ensure_ascii=False), flush=True)
+        result["archivist"] = _run_clients(staff, kinds, args.clients, args.rounds)
+        print("archivist:", json.dumps(result["archivist"], ensure_ascii=False), flush=True)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
     result["naive_like"] = _naive(kinds, per_kind=5)
     print("naive LIKE:", json.dumps(result["naive_like"], ensure_ascii=False), flush=True)
     common.OUT.mkdir(parents=True, exist_ok=True)
-    path = common.OUT / f"search-{args.backend}-{args.items}.json"
+    mode = f"-server{args.server}" if args.server else ""
+    path = common.OUT / f"search-{args.backend}-{args.items}{mode}.json"
     path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print("written", path)
 

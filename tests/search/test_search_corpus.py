@@ -101,7 +101,10 @@ def _check_lengths(corpus, length: int, count: int) -> None:
         assert _found(simp) == expected, (trad, simp)
         assert _found(trad) == expected, trad
         result = services.search(None, simp, per_page=10, facets=False)
-        assert result.total == len(expected)
+        # Exact up to the exact-count limit, "more than N" beyond it.
+        limit = services.exact_limit()
+        assert result.total == min(len(expected), limit)
+        assert result.total_exact == (len(expected) <= limit)
         assert {h.item_id for h in result.hits} <= expected
         assert all("<mark>" in h.title_html or "<mark>" in h.snippet_html for h in result.hits)
 

@@ -131,6 +131,7 @@ class Results:
     facets: dict[str, list[tuple[Any, str, int]]]
     page: int = 1
     per_page: int = PER_PAGE
+    total_exact: bool = True
 
 
 class QueryError(ValueError):

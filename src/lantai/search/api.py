@@ -40,7 +40,11 @@ class FacetOut(Schema):
 
 
 class SearchOut(Schema):
-    total: int
+    total: int = Field(description="命中数；total_relation 为 gte 时为下限（超过该数）")
+    total_relation: str = Field(
+        description="eq：total 为确数；gte：命中超过 total 条，分面只统计最新的 total 条，"
+        "翻页只到第 total 条（请增加检索词或筛选条件）"
+    )
     page: int
     per_page: int
     pages: int
@@ -98,6 +102,7 @@ def search_api(
         return Status(422, {"detail": str(exc), "errors": {"q": [str(exc)]}})
     return {
         "total": result.total,
+        "total_relation": "eq" if result.total_exact else "gte",
         "page": result.page,
         "per_page": result.per_page,
         "pages": result.pages,

@@ -68,6 +68,37 @@ class Backend:
     # Counting, facets and ranked pages. The generic versions go through ``match``; SQLite
     # overrides them to make the full-text match drive the join.
 
+    def candidates(
+        self, qs: QuerySet, query: ParsedQuery, *, columns: tuple[str, ...], limit: int, score: bool
+    ) -> list[tuple]:
+        """(id, score, columns...) of at most ``limit`` matches in ``qs``, the most recently
+        catalogued first (highest id): one bounded pass that yields the count, the facets and
+        the ranking when the matches are fewer than ``limit``, and a sample otherwise. The
+        cost is bounded by ``limit``, not by how common the query is."""
+        matched = self.match(qs, query, score=score).order_by("-pk")
+        if score:
+            return list(matched.values_list("pk", "score", *columns)[:limit])
+        return [(pk, 0.0, *rest) for pk, *rest in matched.values_list("pk", *columns)[:limit]]
+
+    def date_page(
+        self, qs: QuerySet, query: ParsedQuery, *, sort: str, offset: int, limit: int
+    ) -> list[int]:
+        """Ids of one page of matches by date, walking the items in date order and testing
+        each against the full-text index: quick when the query matches many items (that is
+        when it is used), where sorting every match would not be."""
+        table = qs.model._meta.db_table
+        sql, params = self.probe(table, query)
+        matched = qs.extra(where=[sql], params=params)  # noqa: S610 (fixed SQL, bound params)
+        if sort == "date":
+            matched = matched.order_by(F("date").asc(nulls_last=True), "year", "pk")
+        else:
+            matched = matched.order_by(F("date").desc(nulls_last=True), "-year", "-pk")
+        return list(matched.values_list("pk", flat=True)[offset : offset + limit])
+
+    def probe(self, table: str, query: ParsedQuery) -> tuple[str, list]:
+        """SQL condition: the item row of ``table`` matches ``query``."""
+        raise NotImplementedError
+
     def grouped(self, qs: QuerySet, query: ParsedQuery, columns: tuple[str, ...]) -> list[tuple]:
         """(columns..., count) over the matches in ``qs``."""
         matched = self.match(qs, query, score=False).order_by()
@@ -236,6 +267,33 @@ class SQLiteBackend(Backend):
         sql = f'SELECT "{table}"."id", {score} {body} ORDER BY {order} LIMIT %s OFFSET %s'
         return [(pk, float(sc)) for pk, sc in self._fetch(sql, [*params, limit, offset])]
 
+    def candidates(self, qs, query, *, columns, limit, score):
+        driven = self._driven(qs, query)
+        if driven is None:
+            return super().candidates(qs, query, columns=columns, limit=limit, score=score)
+        body, params = driven
+        table = qs.model._meta.db_table
+        names = [
+            qs.model._meta.get_field(c).column if not c.endswith("_id") else c for c in columns
+        ]
+        cols = ", ".join(f'"{table}"."{n}"' for n in names)
+        weights = ", ".join(str(w) for w in self.WEIGHTS)
+        rank = f"-bm25({FTS_TABLE}, {weights})" if score else "0.0"
+        # FTS5 hands rows out in rowid order itself (DESC included), so LIMIT stops the
+        # scan early: no sort, no visit of the other matches.
+        sql = (
+            f'SELECT "{table}"."id", {rank}, {cols} {body} ORDER BY {FTS_TABLE}.rowid DESC LIMIT %s'
+        )
+        return self._fetch(sql, [*params, limit])
+
+    def probe(self, table: str, query: ParsedQuery) -> tuple[str, list]:
+        # rowid = ? AND MATCH: FTS5 seeks each token's doclist to that row.
+        return (
+            f'EXISTS (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE}.rowid = "{table}"."id" '  # noqa: S608
+            f"AND {FTS_TABLE} MATCH %s)",
+            [self.expression(query)],
+        )
+
     def optimize(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
@@ -292,7 +350,19 @@ class PostgresBackend(Backend):
             for row in rows
         ]
         with connection.cursor() as cursor:
-            cursor.executemany(sql, values)
+            if fresh:
+                # A rebuild: COPY is several times quicker than INSERTs (the server parses
+                # each tsvector either way); a bigger GIN pending list lets the index take
+                # the new entries in large merges instead of one insertion per lexeme.
+                cursor.execute("SET LOCAL gin_pending_list_limit = '64MB'")
+                with cursor.cursor.copy(
+                    f"COPY {DOC_TABLE} (item_id, text, doc_number, text_chars, indexed_at, "
+                    "vector) FROM STDIN"
+                ) as copy:
+                    for value in values:
+                        copy.write_row(value)
+            else:
+                cursor.executemany(sql, values)
 
     def clear(self) -> None:
         with connection.cursor() as cursor:
@@ -326,6 +396,13 @@ class PostgresBackend(Backend):
             }
             extra["select_params"] = [expr]
         return qs.extra(**extra)
+
+    def probe(self, table: str, query: ParsedQuery) -> tuple[str, list]:
+        return (
+            f'EXISTS (SELECT 1 FROM {DOC_TABLE} d WHERE d.item_id = "{table}"."id" '  # noqa: S608
+            "AND d.vector @@ %s::tsquery)",
+            [self.expression(query)],
+        )
 
 
 def get_backend() -> Backend:

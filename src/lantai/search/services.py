@@ -105,6 +105,10 @@ class SearchResult:
 
     total: int
     hits: list[Hit]
+    #: False when the query matched more than ``exact_limit()`` items: ``total`` is then the
+    #: limit (a lower bound: "more than N"), the facet counts are those of the newest N
+    #: matches, and paging reaches the first N.
+    total_exact: bool = True
     facets: dict[str, list[tuple[Any, str, int]]] = field(default_factory=dict)
     page: int = 1
     per_page: int = 20
@@ -373,6 +377,52 @@ def _apply_filters(qs: QuerySet, filters: dict | None) -> tuple[QuerySet, dict[s
 
 
 _FACET_COLUMNS = ("fonds_id", "category_id", "year", "retention", "openness", "unit_id")
+_CANDIDATE_COLUMNS = (*_FACET_COLUMNS, "date")
+#: Default for ``LANTAI_SEARCH_EXACT_LIMIT``: how many matches a query counts, facets and
+#: ranks exactly before it reports "more than N" (Elasticsearch does the same at 10,000 by
+#: default). Bounds the work of a query on a common character.
+EXACT_LIMIT = 2000
+
+
+def exact_limit() -> int:
+    """The matches counted exactly, from settings ``LANTAI_SEARCH_EXACT_LIMIT`` (or the
+    environment), at least 100."""
+    import os
+
+    from django.conf import settings
+
+    value = getattr(settings, "LANTAI_SEARCH_EXACT_LIMIT", None) or os.environ.get(
+        "LANTAI_SEARCH_EXACT_LIMIT"
+    )
+    try:
+        return max(100, int(value)) if value else EXACT_LIMIT
+    except (TypeError, ValueError):
+        return EXACT_LIMIT
+
+
+def _grouped(rows: list[tuple]) -> list[tuple]:
+    """Candidate rows (id, score, facet columns..., date) as (facet columns..., count)."""
+    from collections import Counter
+
+    width = len(_FACET_COLUMNS)
+    counts = Counter(row[2 : 2 + width] for row in rows)
+    return [(*key, n) for key, n in counts.items()]
+
+
+def _by_date(rows: list[tuple], *, descending: bool) -> list[int]:
+    """Candidate ids in date order (undated last, then by year, then id), as the SQL sort."""
+    year_at, date_at = 2 + _FACET_COLUMNS.index("year"), len(rows[0]) - 1 if rows else 0
+
+    def key(row: tuple) -> tuple:
+        value = row[date_at]
+        if isinstance(value, str):  # SQLite returns dates as text from raw SQL
+            value = date.fromisoformat(value)
+        ordinal = value.toordinal() if value else 0
+        if descending:
+            return (value is None, -ordinal, -row[year_at], -row[0])
+        return (value is None, ordinal, row[year_at], row[0])
+
+    return [row[0] for row in sorted(rows, key=key)]
 
 
 def _count_and_facets(rows: Iterable[tuple]) -> tuple[int, dict[str, list[tuple[Any, str, int]]]]:
@@ -479,6 +529,7 @@ def search(
     page_ids: list[int] = []
     scores: dict[int, float] = {}
     exact: list[int] = []
+    total_exact = True
     if parsed.empty:
         if facets:
             rows = matched.order_by().values_list(*_FACET_COLUMNS).annotate(n=Count("pk"))
@@ -488,29 +539,53 @@ def search(
         ordered = _order(matched, sort, False)
         page_ids = list(ordered.values_list("pk", flat=True)[offset : offset + per_page])
     else:
-        if facets:
-            total, facet_counts = _count_and_facets(backend.grouped(base, parsed, _FACET_COLUMNS))
-        else:
-            total, facet_counts = backend.count(base, parsed), {}
+        # One bounded pass: at most ``limit`` + 1 matches, newest first, with what the
+        # facets and the ranking need. Below the limit everything is exact; above it the
+        # total is a lower bound ("more than N"), the facets count the sample, relevance
+        # ranks the sample, and a date sort walks the items by date (see date_page).
+        limit = exact_limit()
+        rows = backend.candidates(
+            base, parsed, columns=_CANDIDATE_COLUMNS, limit=limit + 1, score=scored
+        )
+        complete = len(rows) <= limit
+        rows = rows[:limit]
+        total = len(rows)
+        total_exact = complete
+        facet_counts = _count_and_facets(_grouped(rows))[1] if facets else {}
         if scored and total:
             exact = _exact_ids(backend.match(base, parsed, score=False), parsed.raw)
+        scores = {row[0]: float(row[1]) for row in rows}
+        if sort == "relevance":
+            ordered_ids = [row[0] for row in sorted(rows, key=lambda r: (-r[1], r[0]))]
+        elif complete:
+            ordered_ids = _by_date(rows, descending=sort == "-date")
+        else:
+            ordered_ids = None  # fetched page by page below
         if offset < len(exact):
             page_ids = exact[offset : offset + per_page]
         rest_offset = max(0, offset - len(exact))
         need = per_page - len(page_ids)
-        if need > 0 and total > len(exact):
-            rows = backend.ranked(
-                base, parsed, sort=sort, exclude=exact, offset=rest_offset, limit=need
-            )
-            scores.update(rows)
-            page_ids += [pk for pk, _s in rows]
+        if need > 0 and offset < total:
+            if ordered_ids is not None:
+                taken = set(exact)
+                rest = [pk for pk in ordered_ids if pk not in taken]
+                page_ids += rest[rest_offset : rest_offset + need]
+            else:
+                # The date page may meet an exact hit shown first: fetch a few more.
+                more = backend.date_page(
+                    base, parsed, sort=sort, offset=rest_offset, limit=need + len(exact)
+                )
+                page_ids += [pk for pk in more if pk not in set(exact)][:need]
         if exact and scored:
-            for pk, score in matched.filter(pk__in=exact).values_list("pk", "score"):
-                scores[pk] = score
+            missing = [pk for pk in exact if pk not in scores]
+            if missing:
+                for pk, score in matched.filter(pk__in=missing).values_list("pk", "score"):
+                    scores[pk] = score
 
     hits = _hits(page_ids, parsed, scores, set(exact))
     result = SearchResult(
         total=total,
+        total_exact=total_exact,
         hits=hits,
         facets=facet_counts,
         page=page,

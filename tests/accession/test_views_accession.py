@@ -68,6 +68,32 @@ def test_officer_creates_uploads_sees_errors_and_report(wf, run_jobs):  # noqa: 
     assert 'id="submit-form"' not in detail
 
 
+def test_the_check_job_writes_the_report_before_anyone_asks(wf, run_jobs):  # noqa: F811
+    from lantai.audit.models import AuditEntry
+
+    officer = wf.client("officer_a")
+    batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)
+    upload_via_view(officer, batch, bad_rows(), run_jobs)
+    upload = services.current_upload(batch)
+    path = services.report_path(upload)
+    assert path.is_file()  # written by the job, in the worker
+    written = path.stat().st_mtime_ns
+    response = officer.get(reverse("accession:batch_report", args=[batch.pk]))
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    assert "2011-02-31" in " ".join(
+        str(c) for r in book.worksheets[1].iter_rows(values_only=True) for c in r if c
+    )
+    assert path.stat().st_mtime_ns == written  # served, not written again
+    assert AuditEntry.objects.filter(action="download", detail__file="check_report").count() == 1
+    # A clean catalog gets no report up front; asked for, it is written then.
+    upload_via_view(officer, batch, good_rows(), run_jobs)
+    clean = services.current_upload(batch)
+    assert clean.pk != upload.pk and not services.report_path(clean).exists()
+    assert officer.get(reverse("accession:batch_report", args=[batch.pk])).status_code == 200
+    assert services.report_path(clean).is_file()
+
+
 def test_issue_list_pages(wf, run_jobs):  # noqa: F811
     client = wf.client("officer_a")
     batch = services.create_batch(wf.users["officer_a"], fonds=wf.fonds_a)

@@ -6,10 +6,15 @@ batch page; the work itself is in ``accession.services`` (run_check, run_accept)
 
 from __future__ import annotations
 
+import logging
+
 from django.utils.translation import gettext_lazy
 
 from lantai.accession import services
+from lantai.accession.models import CatalogUpload
 from lantai.jobs.services import JobContext, register
+
+logger = logging.getLogger(__name__)
 
 
 def _progress(ctx: JobContext):
@@ -26,7 +31,15 @@ def _progress(ctx: JobContext):
 @register("accession.check", perm=services.SUBMIT, label=gettext_lazy("移交目录检测"))
 def check_catalog(ctx: JobContext) -> dict:
     """Check one catalog upload: every finding is written; the batch becomes checked/failed."""
-    summary = services.run_check(ctx.user, int(ctx.params["upload"]), progress=_progress(ctx))
+    upload_id = int(ctx.params["upload"])
+    summary = services.run_check(ctx.user, upload_id, progress=_progress(ctx))
+    if summary.get("errors") or summary.get("warnings"):
+        # The unit will download the report: write it now, in the worker, not later inside a
+        # web request (a large catalog takes seconds to read again).
+        try:
+            services.ensure_report(CatalogUpload.objects.select_related("batch").get(pk=upload_id))
+        except Exception:  # the download writes it then; the check itself is done
+            logger.exception("accession: check report of upload %s not written", upload_id)
     return {
         key: summary.get(key)
         for key in ("rows", "volumes", "items", "files", "errors", "warnings")

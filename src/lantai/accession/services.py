@@ -730,25 +730,37 @@ def batch_issues(
     return issues.order_by("row", "id")
 
 
-def report_file(user, batch: TransferBatch) -> tuple[Path, str]:
-    """The .xlsx check report of the batch's current upload (written once, then reused), and
-    a download name. The download is audited."""
+def report_path(upload: CatalogUpload) -> Path:
+    return batch_folder(upload.batch) / "reports" / f"report-{upload.pk}.xlsx"
+
+
+def ensure_report(upload: CatalogUpload) -> Path:
+    """The .xlsx check report of ``upload``, written once (atomically) and then reused. The
+    check job writes it as soon as the check ends, so a download never waits on a large
+    catalog being read again inside a web request."""
     from lantai.accession import report
 
-    if not visible_batches(user).filter(pk=batch.pk).exists():
-        raise PermissionDenied(_("您无权查看该批次。"))
-    upload = current_upload(batch)
-    if upload is None or batch.status == BatchStatus.CHECKING:
-        raise ValidationError({"report": [_("该批次尚无检测报告。")]})
-    dest = batch_folder(batch) / "reports" / f"report-{upload.pk}.xlsx"
+    dest = report_path(upload)
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.part")
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
         try:
             report.write_report_xlsx(upload, tmp)
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
+    return dest
+
+
+def report_file(user, batch: TransferBatch) -> tuple[Path, str]:
+    """The .xlsx check report of the batch's current upload (written once, then reused), and
+    a download name. The download is audited."""
+    if not visible_batches(user).filter(pk=batch.pk).exists():
+        raise PermissionDenied(_("您无权查看该批次。"))
+    upload = current_upload(batch)
+    if upload is None or batch.status == BatchStatus.CHECKING:
+        raise ValidationError({"report": [_("该批次尚无检测报告。")]})
+    dest = ensure_report(upload)
     record(
         AuditAction.DOWNLOAD,
         actor=user,

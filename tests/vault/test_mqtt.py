@@ -157,6 +157,46 @@ def test_hostile_messages_are_counted_with_their_reason_and_the_stream_goes_on(e
         publisher.close()
 
 
+def test_no_message_lost_while_the_database_is_away(envw, mqtt_broker, monkeypatch):
+    """The database refuses connections for a few seconds (a PostgreSQL restart) while
+    readings arrive: the consumer waits with the messages unacknowledged and stores every one
+    once it is back — none set aside as unstorable, none counted twice."""
+    from django.db import OperationalError
+
+    from lantai.vault import services_env
+
+    host, port = mqtt_broker
+    real_ingest = services_env.ingest
+    away_until = time.monotonic() + 4.0
+    failures = []
+
+    def ingest_while_away(*args, **kwargs):
+        if time.monotonic() < away_until:
+            failures.append(time.monotonic())
+            raise OperationalError("connection to server failed: Connection refused")
+        return real_ingest(*args, **kwargs)
+
+    monkeypatch.setattr(services_env, "ingest", ingest_while_away)
+    publisher = Publisher(BrokerConfig(host, port), client_id=f"pub-{uuid.uuid4().hex[:8]}")
+    assert publisher.wait_connected()
+    base = timezone.now() - timedelta(hours=1)
+    total = 60
+    try:
+        with Running(host, port, batch_size=10) as consumer:
+            for i in range(total):
+                ts = (base + timedelta(minutes=i)).isoformat()
+                publisher.publish("K01", "K01-T1", {"ts": ts, "value": 20})
+            publisher.flush()
+            assert wait_for(lambda: Reading.objects.count() >= total, 40), consumer.totals
+            assert consumer.messages == total
+        assert len(failures) >= 3  # it really did wait through the outage
+        assert Reading.objects.count() == total
+        counts = dict(IngestCounter.objects.filter(source="mqtt").values_list("outcome", "count"))
+        assert counts == {"accepted": total}
+    finally:
+        publisher.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import paho.mqtt.client as mqtt
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -128,8 +128,10 @@ class Consumer:
     """Reads readings from the broker and stores them in batches.
 
     ``run()`` blocks until ``stop()``; paho's network thread receives, this thread stores and
-    acknowledges. Nothing a message contains can stop it: bad input is refused and counted;
-    a database error keeps the batch unacknowledged and retries it.
+    acknowledges. Nothing a message contains can stop it: bad input is refused and counted.
+    While the database is unreachable the batch stays unacknowledged and is retried until it
+    is back; any other error retries the batch, then its messages one by one, and sets aside
+    (counts as malformed) only the message that still cannot be stored.
     """
 
     def __init__(
@@ -299,6 +301,7 @@ class Consumer:
             refused.merge(bad)
         delay = 0.5
         attempts = 0
+        outage = 0
         while True:
             try:
                 close_old_connections()
@@ -308,6 +311,17 @@ class Consumer:
                     result = refused
                     services_env.record_refusals(refused, source="mqtt")
                 break
+            except (OperationalError, InterfaceError):
+                # The database is away (restart, failover, a long lock): wait for it however
+                # long it takes. Nothing is acknowledged meanwhile, so the broker keeps the
+                # messages even if the consumer is stopped; splitting the batch or setting
+                # messages aside as unstorable here would lose readings that are fine.
+                outage += 1
+                if outage == 1 or outage % 20 == 0:
+                    logger.exception("数据库不可用（第 %d 次），等待后重试", outage)
+                if self._stop.wait(min(0.5 * 2 ** min(outage - 1, 6), 30)):
+                    return
+                continue
             except Exception:
                 attempts += 1
                 logger.exception("读数入库失败（第 %d 次），稍后重试", attempts)

@@ -140,3 +140,16 @@ def test_the_api_says_whether_the_total_is_exact(many):
     assert body["total"] == LIMIT and body["total_relation"] == "gte"
     body = client.get("/api/v1/search", {"q": "会议"}).json()
     assert body["total"] == 30 and body["total_relation"] == "eq"
+
+
+@override_settings(LANTAI_SEARCH_EXACT_LIMIT=LIMIT)
+def test_filters_without_a_query_are_bounded_too(many, make_user):
+    archivist = make_user("guanyuan", "archivist")
+    result = services.search(archivist, "", filters={"fonds": many.pk}, per_page=20)
+    assert result.total == LIMIT and not result.total_exact
+    assert sum(n for _v, _l, n in result.facets["year"]) == LIMIT
+    result = services.search(archivist, "", filters={"fonds": many.pk, "year": 2020})
+    assert (
+        result.total_exact
+        and result.total == visible_items(archivist).filter(fonds=many, year=2020).count()
+    )

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -531,11 +532,18 @@ def search(
     exact: list[int] = []
     total_exact = True
     if parsed.empty:
-        if facets:
-            rows = matched.order_by().values_list(*_FACET_COLUMNS).annotate(n=Count("pk"))
-            total, facet_counts = _count_and_facets(rows)
-        else:
-            total, facet_counts = matched.order_by().count(), {}
+        # Filters only: the same bound as for a query — count and facet at most ``limit``
+        # items (the newest), so listing a large fonds never counts a million rows.
+        limit = exact_limit()
+        sample = list(matched.order_by("-pk").values_list(*_FACET_COLUMNS)[: limit + 1])
+        total_exact = len(sample) <= limit
+        sample = sample[:limit]
+        total = len(sample)
+        facet_counts = (
+            _count_and_facets([(*key, n) for key, n in Counter(sample).items()])[1]
+            if facets
+            else {}
+        )
         ordered = _order(matched, sort, False)
         page_ids = list(ordered.values_list("pk", flat=True)[offset : offset + per_page])
     else:

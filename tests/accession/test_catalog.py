@@ -209,6 +209,58 @@ def test_formula_cells_are_flagged(tmp_path):
     assert catalog.cell_flags == {(3, "题名"): "formula"}
 
 
+def _workbook_with_a_sheet_before(path, first: str, *, xls: bool = False):
+    """A catalog on the second sheet, after an empty sheet or a "填写说明" sheet; row 3's
+    题名 is a formula (.xlsx)."""
+    if xls:
+        import xlwt
+
+        book = xlwt.Workbook(encoding="utf-8")
+        notes = book.add_sheet("填写说明")
+        if first == "notes":
+            notes.write(0, 0, "请按下表填写归档文件目录")
+        sheet = book.add_sheet("归档文件目录")
+        for c, header in enumerate(HEADERS):
+            sheet.write(0, c, header)
+        for r, values in enumerate(rows(3), 1):
+            for c, value in enumerate(values):
+                sheet.write(r, c, value)
+        book.save(str(path))
+        return path
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    notes = book.add_worksheet("填写说明")
+    if first == "notes":
+        notes.write_string(0, 0, "请按下表填写归档文件目录")
+        notes.write_string(1, 0, "日期写成 20110301，保管期限写永久、30年或10年")
+    sheet = book.add_worksheet("归档文件目录")
+    sheet.write_row(0, 0, HEADERS)
+    for r, values in enumerate(rows(3), 1):
+        sheet.write_row(r, 0, values)
+    sheet.write_formula(2, 2, '="关于"&"通知"', None, "关于通知")
+    book.close()
+    return path
+
+
+@pytest.mark.parametrize("first", ["empty", "notes"])
+@pytest.mark.parametrize("streaming", [False, True])
+def test_the_catalog_sheet_is_found_behind_other_sheets(tmp_path, settings, first, streaming):
+    if streaming:
+        settings.LANTAI_CATALOG_CALAMINE_MAX_ROWS = 0
+    path = _workbook_with_a_sheet_before(tmp_path / "two.xlsx", first)
+    catalog = read_catalog(path)
+    got = list(catalog.iter_rows())
+    assert catalog.sheet == "归档文件目录"
+    assert [r[1]["reference_code"] for r in got] == [row(n)[0] for n in (1, 2, 3)]
+    # The formula is found on the sheet that is read, not on the first one.
+    assert catalog.cell_flags == {(3, "题名"): "formula"}
+    assert peek_headers(path) == HEADERS
+    xls = _workbook_with_a_sheet_before(tmp_path / "two.xls", first, xls=True)
+    assert len(list(read_catalog(xls).iter_rows())) == 3
+    assert peek_headers(xls) == HEADERS
+
+
 def test_xls_is_read(tmp_path):
     path = write_xls(tmp_path / "c.xls", rows(2))
     catalog = read_catalog(path)

@@ -312,9 +312,9 @@ def read_catalog(path: Path, *, mapping: dict | None = None) -> Catalog:
         magic = handle.read(8)
     suffix = path.suffix.lower()
     if magic.startswith(b"PK\x03\x04") or (suffix in (".xlsx", ".xlsm") and magic[:2] == b"PK"):
-        catalog = _open_xlsx(path)
+        catalog = _open_xlsx(path, mapping=mapping)
     elif magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        catalog = _open_xls(path)
+        catalog = _open_xls(path, mapping=mapping)
     elif suffix in (".xlsx", ".xlsm", ".xls"):
         raise CatalogError(
             _("文件“%(n)s”不是有效的 Excel 工作簿（文件已损坏或扩展名不对）") % {"n": path.name}
@@ -337,9 +337,9 @@ def peek_headers(path: Path, *, mapping: dict | None = None) -> list[str]:
         magic = handle.read(8)
     suffix = path.suffix.lower()
     if magic.startswith(b"PK\x03\x04") or (suffix in (".xlsx", ".xlsm") and magic[:2] == b"PK"):
-        catalog = _open_xlsx(path, stream=True)
+        catalog = _open_xlsx(path, stream=True, mapping=mapping)
     elif magic.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        catalog = _open_xls(path)
+        catalog = _open_xls(path, mapping=mapping)
     elif suffix in (".xlsx", ".xlsm", ".xls"):
         raise CatalogError(
             _("文件“%(n)s”不是有效的 Excel 工作簿（文件已损坏或扩展名不对）") % {"n": path.name}
@@ -443,6 +443,7 @@ _PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+[0-9]+:?[A-Z]*([0-9]*)"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+_CELL = re.compile(rb"<(?:\w+:)?c[ >/]")
 
 
 def _xml_events(source, events=("end",)):
@@ -467,8 +468,21 @@ def _limits() -> tuple[int, int]:
     return total, ratio
 
 
-def _first_sheet_member(archive: zipfile.ZipFile) -> tuple[str, str]:
-    """(member name, sheet name) of the workbook's first worksheet."""
+@dataclass
+class _SheetInfo:
+    """One worksheet of an .xlsx package, as the scan found it."""
+
+    member: str
+    name: str
+    rows: int = 0
+    size: int = 0
+    has_cells: bool = False
+    has_formula: bool = False
+
+
+def _sheet_members(archive: zipfile.ZipFile) -> list[_SheetInfo]:
+    """The workbook's worksheets in their order (member name and sheet name)."""
+    sheets: list[_SheetInfo] = []
     try:
         with archive.open("xl/workbook.xml") as handle:
             workbook = handle.read(4 << 20)
@@ -484,19 +498,23 @@ def _first_sheet_member(archive: zipfile.ZipFile) -> tuple[str, str]:
         for _event, el in _xml_events(io.BytesIO(workbook)):
             if el.tag == _NS + "sheet":
                 rid = el.get(_REL_NS + "id")
-                member = rels.get(rid, "xl/worksheets/sheet1.xml")
-                return member, el.get("name", "")
+                member = rels.get(rid, "xl/worksheets/sheet1.xml" if not sheets else "")
+                # Chart sheets and dialog sheets hold no rows.
+                if member and "chartsheets/" not in member and "dialogsheets/" not in member:
+                    sheets.append(_SheetInfo(member=member, name=el.get("name", "")))
     except (KeyError, zipfile.BadZipFile, OSError, SyntaxError) as exc:
         raise CatalogError(_("Excel 工作簿已损坏：缺少工作簿结构（%(e)s）") % {"e": exc}) from exc
-    raise CatalogError(_("Excel 工作簿中没有工作表"))
+    if not sheets:
+        raise CatalogError(_("Excel 工作簿中没有工作表"))
+    return sheets
 
 
-def _scan_xlsx(path: Path) -> tuple[str, str, int, int, set[tuple[int, int]]]:
-    """Check the package and find the first sheet's size and formula cells.
+def _scan_xlsx(path: Path) -> list[_SheetInfo]:
+    """Check the package and describe its worksheets: declared rows, unpacked size, whether
+    they hold any cell and any formula.
 
     Every entry is decompressed as a stream with its real size counted against the limits
-    (a zip bomb stops here, before any reader inflates it). Returns (member, sheet name,
-    declared rows, unpacked sheet bytes, {(row, column index) with a formula}).
+    (a zip bomb stops here, before any reader inflates it).
     """
     max_total, max_ratio = _limits()
     try:
@@ -506,14 +524,13 @@ def _scan_xlsx(path: Path) -> tuple[str, str, int, int, set[tuple[int, int]]]:
             _("文件“%(n)s”不是有效的 Excel 工作簿（压缩结构已损坏）") % {"n": path.name}
         ) from exc
     with archive:
-        member, sheet_name = _first_sheet_member(archive)
+        sheets = _sheet_members(archive)
+        by_member = {sheet.member: sheet for sheet in sheets}
         total = 0
-        rows = 0
-        sheet_bytes = 0
-        has_formula = False
         for info in archive.infolist():
             if info.flag_bits & 0x1:
                 raise CatalogError(_("Excel 工作簿已加密，请取消密码后重新上传"))
+            sheet = by_member.get(info.filename)
             seen = 0
             head = b""
             tail = b""
@@ -532,14 +549,15 @@ def _scan_xlsx(path: Path) -> tuple[str, str, int, int, set[tuple[int, int]]]:
                                 )
                                 % {"e": info.filename[:80]}
                             )
-                        if info.filename == member:
+                        if sheet is not None:
                             if not head:
                                 head = chunk[:8192]
+                            joined = tail + chunk
+                            if not sheet.has_cells:
+                                sheet.has_cells = bool(_CELL.search(joined))
                             # "<f" is rare in sheet XML: a plain substring test first.
-                            if not has_formula:
-                                joined = tail + chunk
-                                if b"<f" in joined or b":f" in joined:
-                                    has_formula = bool(_FORMULA.search(joined))
+                            if not sheet.has_formula and (b"<f" in joined or b":f" in joined):
+                                sheet.has_formula = bool(_FORMULA.search(joined))
                             tail = chunk[-16:]
             except CatalogError:
                 raise
@@ -548,26 +566,67 @@ def _scan_xlsx(path: Path) -> tuple[str, str, int, int, set[tuple[int, int]]]:
                     _("Excel 工作簿已损坏：条目 %(e)s 无法解压（%(r)s）")
                     % {"e": info.filename[:80], "r": exc}
                 ) from exc
-            if info.filename == member:
-                sheet_bytes = seen
+            if sheet is not None:
+                sheet.size = seen
                 match = _DIMENSION.search(head)
                 if match and match.group(1):
-                    rows = int(match.group(1))
-        if not sheet_bytes:
+                    sheet.rows = int(match.group(1))
+        if not any(sheet.size for sheet in sheets):
             raise CatalogError(_("Excel 工作簿中没有工作表内容"))
-        formulas: set[tuple[int, int]] = set()
-        if has_formula:
-            with archive.open(member) as handle:
-                for _event, el in _xml_events(handle):
-                    if el.tag == _NS + "c":
-                        if el.find(_NS + "f") is not None:
-                            match = _CELL_REF.match(el.get("r", ""))
-                            if match:
-                                formulas.add((int(match.group(2)), _col_index(match.group(1))))
-                        el.clear()
-                    elif el.tag == _NS + "row":
-                        el.clear()
-    return member, sheet_name, rows, sheet_bytes, formulas
+    return sheets
+
+
+def _formula_cells(path: Path, member: str) -> set[tuple[int, int]]:
+    """{(row, column index)} of the sheet's cells that hold a formula."""
+    formulas: set[tuple[int, int]] = set()
+    with zipfile.ZipFile(path) as archive, archive.open(member) as handle:
+        for _event, el in _xml_events(handle):
+            if el.tag == _NS + "c":
+                if el.find(_NS + "f") is not None:
+                    match = _CELL_REF.match(el.get("r", ""))
+                    if match:
+                        formulas.add((int(match.group(2)), _col_index(match.group(1))))
+                el.clear()
+            elif el.tag == _NS + "row":
+                el.clear()
+    return formulas
+
+
+def _header_score(rows: Iterator[tuple[int, list[str]]], given: dict[str, str]) -> int:
+    """The best header score among the first non-empty rows (how many columns are named)."""
+    best = seen = 0
+    try:
+        for _number, cells in rows:
+            if not any(cell.strip() for cell in cells):
+                continue
+            headers = [cell.strip() for cell in cells]
+            score = len(recognise_headers(headers)) + sum(1 for h in headers if given.get(h))
+            best = max(best, score)
+            seen += 1
+            if seen >= HEADER_SEARCH_ROWS or best >= 4:
+                break
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+    return best
+
+
+def _choose_sheet(path: Path, sheets: list[_SheetInfo], mapping: dict | None) -> _SheetInfo:
+    """The sheet that holds the catalog: of the sheets with any cell, the first whose first
+    rows have a recognisable header (a "填写说明" sheet often comes first), else the first of
+    them. A workbook with a single such sheet is not looked into here."""
+    candidates = [sheet for sheet in sheets if sheet.has_cells] or [
+        next((sheet for sheet in sheets if sheet.size), sheets[0])
+    ]
+    if len(candidates) == 1:
+        return candidates[0]
+    given = clean_mapping(mapping) if mapping else {}
+    cache: dict = {}
+    for sheet in candidates:
+        if _header_score(_stream_xlsx(path, sheet.member, cache), given) >= 2:
+            return sheet
+    return candidates[0]
 
 
 def _use_streaming(rows: int, sheet_bytes: int) -> bool:
@@ -576,19 +635,22 @@ def _use_streaming(rows: int, sheet_bytes: int) -> bool:
     return rows > max_rows or sheet_bytes > max_bytes
 
 
-def _open_xlsx(path: Path, *, stream: bool = False) -> Catalog:
-    """The workbook's first sheet as a Catalog; ``stream`` forces the streaming reader (for a
-    look at the first rows only)."""
-    member, sheet_name, rows, sheet_bytes, formulas = _scan_xlsx(path)
-    catalog = Catalog(path=path, format="xlsx", headers=[], mapping={}, sheet=sheet_name)
-    if stream or _use_streaming(rows, sheet_bytes):
+def _open_xlsx(path: Path, *, stream: bool = False, mapping: dict | None = None) -> Catalog:
+    """The workbook's catalog sheet (``_choose_sheet``) as a Catalog; ``stream`` forces the
+    streaming reader (for a look at the first rows only)."""
+    sheets = _scan_xlsx(path)
+    chosen = _choose_sheet(path, sheets, mapping)
+    member = chosen.member
+    formulas = _formula_cells(path, member) if chosen.has_formula else set()
+    catalog = Catalog(path=path, format="xlsx", headers=[], mapping={}, sheet=chosen.name)
+    if stream or _use_streaming(chosen.rows, chosen.size):
         cache: dict = {}
 
         def reader(cat: Catalog) -> Iterator[tuple[int, list[str]]]:
             yield from _flagged(cat, _stream_xlsx(path, member, cache), formulas)
 
     else:
-        sheet = _calamine_sheet(path)
+        sheet = _calamine_sheet(path, name=chosen.name)
 
         def reader(cat: Catalog) -> Iterator[tuple[int, list[str]]]:
             yield from _flagged(cat, _calamine_rows(sheet), formulas)
@@ -618,20 +680,31 @@ def _flagged(catalog: Catalog, rows, formulas: set[tuple[int, int]]):
         yield number, cells
 
 
-def _calamine_sheet(path: Path):
-    """The first non-empty sheet, loaded once (calamine reads a sheet whole) and kept for the
-    header search and the rows that follow."""
+def _calamine_sheet(path: Path, *, name: str | None = None, mapping: dict | None = None):
+    """A sheet loaded once (calamine reads a sheet whole) and kept for the header search and
+    the rows that follow: the sheet ``name`` when given (and present), else — as for .xls —
+    the first non-empty sheet whose first rows have a recognisable header, else the first
+    non-empty sheet."""
     from python_calamine import CalamineWorkbook
 
     try:
         with CalamineWorkbook.from_path(str(path)) as workbook:
-            if not workbook.sheet_names:
+            names = list(workbook.sheet_names)
+            if not names:
                 raise CatalogError(_("Excel 工作簿中没有工作表"))
-            for index in range(len(workbook.sheet_names)):
+            if name and name in names:
+                return workbook.get_sheet_by_name(name)
+            given = clean_mapping(mapping) if mapping else {}
+            first = None
+            for index in range(len(names)):
                 sheet = workbook.get_sheet_by_index(index)
-                if sheet.height:
+                if not sheet.height:
+                    continue
+                if first is None:
+                    first = sheet
+                if _header_score(_calamine_rows(sheet), given) >= 2:
                     return sheet
-            return None
+            return first
     except CatalogError:
         raise
     except Exception as exc:  # calamine raises its own error types for every corruption
@@ -775,8 +848,8 @@ def _stream_xlsx(
 # --- .xls -----------------------------------------------------------------------------------
 
 
-def _open_xls(path: Path) -> Catalog:
-    sheet = _calamine_sheet(path)
+def _open_xls(path: Path, *, mapping: dict | None = None) -> Catalog:
+    sheet = _calamine_sheet(path, mapping=mapping)
     catalog = Catalog(path=path, format="xls", headers=[], mapping={})
 
     def reader(cat: Catalog) -> Iterator[tuple[int, list[str]]]:

@@ -60,6 +60,7 @@ from lantai.supervision.models import (
     Indicator,
     IndicatorSet,
     Inspection,
+    InspectionKind,
     InspectionStatus,
     KeyItem,
     Professional,
@@ -532,15 +533,62 @@ def import_set_xlsx(actor, indicator_set: IndicatorSet, source: BinaryIO) -> int
 # --- evaluations 测评 ---------------------------------------------------------------------------
 
 
-def visible_evaluations(user) -> QuerySet[Evaluation]:
-    """All evaluations for the bureau; a unit records officer sees only his own unit's."""
+def unit_evaluations(unit_id: int | None) -> QuerySet[Evaluation]:
+    """One unit's evaluations 本单位测评: what its records officer, or its own system through
+    the unit's API token, may read. None for no unit (never "all")."""
     evaluations = Evaluation.objects.select_related("unit", "indicator_set")
-    if has(user, MANAGE_EVALUATION):
-        return evaluations
-    unit_id = _own_unit(user)
     if unit_id is None:
         return evaluations.none()
     return evaluations.filter(unit_id=unit_id)
+
+
+def visible_evaluations(user) -> QuerySet[Evaluation]:
+    """All evaluations for the bureau; a unit records officer sees only his own unit's."""
+    if has(user, MANAGE_EVALUATION):
+        return Evaluation.objects.select_related("unit", "indicator_set")
+    return unit_evaluations(_own_unit(user))
+
+
+def results_visible(evaluation: Evaluation, *, bureau: bool) -> bool:
+    """Whether the inspector's scores, comments per item, total and grade 评审结果 may be shown:
+    to the bureau always, to the unit only once published (a draft grade is no result)."""
+    return bureau or evaluation.status == EvaluationStatus.PUBLISHED
+
+
+def filter_evaluations(
+    evaluations: QuerySet[Evaluation],
+    *,
+    bureau: bool,
+    year: int | None = None,
+    status: str | None = None,
+    grade: str | None = None,
+) -> QuerySet[Evaluation]:
+    """The evaluation list's filters (年度, 状态, 等次), newest year first. For a unit a grade
+    filter matches published evaluations only, or filtering would reveal an unpublished grade."""
+    if year is not None:
+        evaluations = evaluations.filter(year=year)
+    if status in EvaluationStatus.values:
+        evaluations = evaluations.filter(status=status)
+    if grade in Grade.values:
+        evaluations = evaluations.filter(grade=grade)
+        if not bureau:
+            evaluations = evaluations.filter(status=EvaluationStatus.PUBLISHED)
+    return evaluations.order_by("-year", "unit__code", "pk")
+
+
+def indicator_by_code(evaluation: Evaluation, code: str, field: str = "indicator") -> Indicator:
+    """The scored indicator 评分项 with 指标编号 ``code`` in the evaluation's set, or a field
+    error (a section or another set's code is no item of this evaluation)."""
+    score = (
+        evaluation.scores.select_related("indicator")
+        .filter(indicator__code=str(code or "").strip())
+        .first()
+    )
+    if score is None:
+        raise ValidationError(
+            {field: [_("指标编号“%(c)s”不是本次测评的评分项。") % {"c": str(code)[:20]}]}
+        )
+    return score.indicator
 
 
 def get_evaluation(user, pk) -> Evaluation:
@@ -591,7 +639,7 @@ def scores_of(evaluation: Evaluation) -> list[dict[str, Any]]:
     """The tree with each scored item's Score and evidence, for the evaluation page."""
     scores = {
         s.indicator_id: s
-        for s in evaluation.scores.prefetch_related("evidence").select_related("indicator")
+        for s in evaluation.scores.prefetch_related("evidence__object").select_related("indicator")
     }
     rows = []
     for node in tree(evaluation.indicator_set):
@@ -926,16 +974,45 @@ INSPECTION_FIELDS = (
 )
 
 
-def visible_inspections(user) -> QuerySet[Inspection]:
-    """All for inspectors; a unit officer sees his own unit's once inspected (a planned visit
-    is not announced through the system)."""
+def unit_inspections(unit_id: int | None) -> QuerySet[Inspection]:
+    """One unit's inspections once carried out (a planned visit is not announced through the
+    system): what its records officer or its API token may read. None for no unit."""
     inspections = Inspection.objects.select_related("unit")
-    if has(user, INSPECT):
-        return inspections
-    unit_id = _own_unit(user)
     if unit_id is None:
         return inspections.none()
     return inspections.filter(unit_id=unit_id).exclude(status=InspectionStatus.PLANNED)
+
+
+def visible_inspections(user) -> QuerySet[Inspection]:
+    """All for inspectors; a unit officer sees his own unit's once inspected."""
+    if has(user, INSPECT):
+        return Inspection.objects.select_related("unit")
+    return unit_inspections(_own_unit(user))
+
+
+def filter_inspections(
+    inspections: QuerySet[Inspection],
+    *,
+    year: int | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    overdue: bool = False,
+    today: date | None = None,
+) -> QuerySet[Inspection]:
+    """The inspection list's filters: 计划年度, 检查类型, 状态, and only those with an order
+    overdue 逾期未整改."""
+    if year is not None:
+        inspections = inspections.filter(plan_year=year)
+    if kind in InspectionKind.values:
+        inspections = inspections.filter(kind=kind)
+    if status in InspectionStatus.values:
+        inspections = inspections.filter(status=status)
+    if overdue:
+        today = today or timezone.localdate()
+        inspections = inspections.filter(
+            rectifications__status=RectificationStatus.ISSUED, rectifications__deadline__lt=today
+        ).distinct()
+    return inspections
 
 
 def get_inspection(user, pk) -> Inspection:
@@ -1040,11 +1117,27 @@ def issue_rectification(
     return rect
 
 
-def visible_rectifications(user) -> QuerySet[Rectification]:
+def unit_rectifications(unit_id: int | None) -> QuerySet[Rectification]:
+    """Rectification orders 整改通知 of one unit's visible inspections."""
     rects = Rectification.objects.select_related("inspection", "inspection__unit")
+    return rects.filter(inspection__in=unit_inspections(unit_id))
+
+
+def visible_rectifications(user) -> QuerySet[Rectification]:
     if has(user, INSPECT):
-        return rects
-    return rects.filter(inspection__in=visible_inspections(user))
+        return Rectification.objects.select_related("inspection", "inspection__unit")
+    return unit_rectifications(_own_unit(user))
+
+
+def filter_rectifications(
+    rects: QuerySet[Rectification], *, status: str | None = None, overdue: bool = False
+) -> QuerySet[Rectification]:
+    """The rectification list's filters (状态, 逾期), earliest deadline first."""
+    if status in RectificationStatus.values:
+        rects = rects.filter(status=status)
+    if overdue:
+        rects = rects.filter(overdue_q())
+    return rects.order_by("deadline", "pk")
 
 
 def overdue_q(today: date | None = None) -> Q:
@@ -1298,6 +1391,36 @@ def save_professional(actor, data: dict, professional: Professional | None = Non
     if "unit" in data:
         data["unit"] = _resolve_unit(data["unit"])
     return _write(actor, professional or Professional(), data, PROFESSIONAL_FIELDS)
+
+
+def unit_attendances(unit_id: int | None) -> QuerySet[Attendance]:
+    """Training records 参训记录 of one unit's people (matched to the unit, not by a typed unit
+    name): what its records officer or its API token may read. None for no unit."""
+    attendances = Attendance.objects.select_related("session", "unit")
+    if unit_id is None:
+        return attendances.none()
+    return attendances.filter(unit_id=unit_id)
+
+
+def visible_attendances(user) -> QuerySet[Attendance]:
+    """Every training record for the bureau; a unit records officer reads his unit's."""
+    if has(user, MANAGE_TRAINING):
+        return Attendance.objects.select_related("session", "unit")
+    return unit_attendances(_own_unit(user))
+
+
+def sessions_of(attendances: QuerySet[Attendance]) -> QuerySet[TrainingSession]:
+    """The training sessions 培训 those records belong to, newest first."""
+    return TrainingSession.objects.filter(
+        pk__in=attendances.order_by().values("session_id")
+    ).order_by("-date", "-id")
+
+
+def visible_sessions(user) -> QuerySet[TrainingSession]:
+    """Every session for the bureau; a unit records officer sees those his people attended."""
+    if has(user, MANAGE_TRAINING):
+        return TrainingSession.objects.order_by("-date", "-id")
+    return sessions_of(visible_attendances(user))
 
 
 def visible_professionals(user) -> QuerySet[Professional]:

@@ -257,19 +257,17 @@ def _evaluation_or_404(request: HttpRequest, pk) -> Evaluation:
 
 @_needs(services.MANAGE_EVALUATION, services.RESPOND)
 def evaluation_list(request: HttpRequest) -> HttpResponse:
-    evaluations = services.visible_evaluations(request.user)
     year = request.GET.get("year", "")
     status = request.GET.get("status", "")
     grade = request.GET.get("grade", "")
-    if year.isdigit():
-        evaluations = evaluations.filter(year=int(year))
-    if status in EvaluationStatus.values:
-        evaluations = evaluations.filter(status=status)
-    if grade in Grade.values:
-        evaluations = evaluations.filter(grade=grade)
-    page = Paginator(evaluations.order_by("-year", "unit__code"), 50).get_page(
-        request.GET.get("page")
+    evaluations = services.filter_evaluations(
+        services.visible_evaluations(request.user),
+        bureau=has(request.user, services.MANAGE_EVALUATION),
+        year=int(year) if year.isdigit() else None,
+        status=status,
+        grade=grade,
     )
+    page = Paginator(evaluations, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "supervision/evaluation_list.html",
@@ -358,9 +356,7 @@ def evaluation_detail(request: HttpRequest, pk) -> HttpResponse:
         else:
             return redirect("supervision:evaluation_detail", pk=evaluation.pk)
     # Unit officers see the inspector's scores only once published.
-    show_review = has(user, services.MANAGE_EVALUATION) or (
-        evaluation.status == EvaluationStatus.PUBLISHED
-    )
+    show_review = services.results_visible(evaluation, bureau=has(user, services.MANAGE_EVALUATION))
     return render(
         request,
         "supervision/evaluation_detail.html",
@@ -474,22 +470,19 @@ def _inspection_or_404(request: HttpRequest, pk) -> Inspection:
 
 @_needs(services.INSPECT, services.RESPOND)
 def inspection_list(request: HttpRequest) -> HttpResponse:
-    inspections = services.visible_inspections(request.user)
     year = request.GET.get("year", "")
     kind = request.GET.get("kind", "")
     status = request.GET.get("status", "")
     overdue = request.GET.get("overdue") == "1"
-    if year.isdigit():
-        inspections = inspections.filter(plan_year=int(year))
-    if kind in InspectionKind.values:
-        inspections = inspections.filter(kind=kind)
-    if status in InspectionStatus.values:
-        inspections = inspections.filter(status=status)
     today = timezone.localdate()
-    if overdue:
-        inspections = inspections.filter(
-            rectifications__status=RectificationStatus.ISSUED, rectifications__deadline__lt=today
-        ).distinct()
+    inspections = services.filter_inspections(
+        services.visible_inspections(request.user),
+        year=int(year) if year.isdigit() else None,
+        kind=kind,
+        status=status,
+        overdue=overdue,
+        today=today,
+    )
     page = Paginator(inspections, 50).get_page(request.GET.get("page"))
     overdue_ids = set(
         services.visible_rectifications(request.user)
@@ -516,14 +509,12 @@ def inspection_list(request: HttpRequest) -> HttpResponse:
 
 @_needs(services.INSPECT, services.RESPOND)
 def rectification_list(request: HttpRequest) -> HttpResponse:
-    rects = services.visible_rectifications(request.user)
     status = request.GET.get("status", "")
     overdue = request.GET.get("overdue") == "1"
-    if status in RectificationStatus.values:
-        rects = rects.filter(status=status)
-    if overdue:
-        rects = rects.filter(services.overdue_q())
-    page = Paginator(rects.order_by("deadline", "pk"), 50).get_page(request.GET.get("page"))
+    rects = services.filter_rectifications(
+        services.visible_rectifications(request.user), status=status, overdue=overdue
+    )
+    page = Paginator(rects, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "supervision/rectification_list.html",

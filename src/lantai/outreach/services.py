@@ -72,6 +72,8 @@ ORAL_HISTORY = "outreach.manage_oral_history"
 
 #: Groups larger than this book several slots (or call the archive).
 MAX_GROUP = 200
+#: How far ahead the public may book (days from today), on the form and through the API.
+BOOKING_DAYS = 90
 PHONE = re.compile(r"^[0-9+\-() ]{7,20}$")
 ORAL_HISTORY_CATEGORY = "KS"  # 口述档案 (holdings/seed.py)
 
@@ -249,7 +251,7 @@ def close_day(actor, date: dt.date, reason: str = "") -> ClosedDay:
     return day
 
 
-def bookable_slots(days: int = 90):
+def bookable_slots(days: int = BOOKING_DAYS):
     """Slots the public may book: from tomorrow, open, with places left."""
     today = timezone.localdate()
     closed = ClosedDay.objects.values("date")
@@ -319,6 +321,9 @@ def _clean_booking(data: dict) -> dict[str, Any]:
         errors["slot"] = [_("请选择参观时段。")]
     elif slot.date <= timezone.localdate():
         errors["slot"] = [_("只能预约明天及以后的时段。")]
+    elif slot.date > timezone.localdate() + dt.timedelta(days=BOOKING_DAYS):
+        # The form only offers bookable_slots(); a caller naming a slot id must not get round it.
+        errors["slot"] = [_("只能预约 %(n)d 天内的时段。") % {"n": BOOKING_DAYS}]
     elif slot.closed or ClosedDay.objects.filter(date=slot.date).exists():
         errors["slot"] = [_("该时段不接受预约。")]
     values["slot"] = slot
@@ -370,6 +375,58 @@ def find_booking(reference: str, phone: str) -> VisitBooking | None:
     if booking is None or re.sub(r"\D", "", booking.phone) != phone:
         return None
     return booking
+
+
+#: Statuses the group itself may still cancel (places are held, the visit has not happened).
+CANCELLABLE = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+
+
+def cancel_booking(reference: str, phone: str) -> VisitBooking:
+    """取消预约 by the group itself (no account): the reference and the phone given when booking
+    prove the booking is theirs. Only a pending or confirmed booking whose slot has not begun
+    can be cancelled; its places return to the slot. Raises VisitBooking.DoesNotExist when
+    reference and phone do not match one booking (the caller cannot tell which was wrong)."""
+    found = find_booking(reference, phone)
+    if found is None:
+        raise VisitBooking.DoesNotExist
+    with transaction.atomic():
+        booking = _locked(found)
+        if booking.status not in CANCELLABLE:
+            raise ValidationError(
+                _("预约当前状态为“%(s)s”，不能取消。") % {"s": booking.get_status_display()}
+            )
+        starts = timezone.make_aware(dt.datetime.combine(booking.slot.date, booking.slot.start))
+        if starts <= timezone.now():
+            raise ValidationError(_("参观时段已开始，不能取消。"))
+        old = booking.status
+        booking.status = BookingStatus.CANCELLED
+        booking.save(update_fields=["status", "updated_at"])
+        _release(booking.slot_id, booking.people)
+        record(
+            AuditAction.UPDATE,
+            obj=booking,
+            username=_("公众"),
+            detail={"status": [old, BookingStatus.CANCELLED], "slot": str(booking.slot)},
+        )
+    _notify(
+        booking.email,
+        _("参观预约已取消：%(r)s") % {"r": booking.reference},
+        _("您预约的 %(s)s 参观（预约编号 %(r)s）已取消。")
+        % {"s": booking.slot, "r": booking.reference},
+    )
+    return booking
+
+
+def staff_bookings(actor, *, status: str | None = None, day: dt.date | None = None):
+    """Bookings for the reception desk 预约管理, by visit date and time: all, or one status, or
+    one day's."""
+    require(actor, VISITS)
+    bookings = VisitBooking.objects.select_related("slot")
+    if status in BookingStatus.values:
+        bookings = bookings.filter(status=status)
+    if day is not None:
+        bookings = bookings.filter(slot__date=day)
+    return bookings.order_by("slot__date", "slot__start", "pk")
 
 
 def _locked(booking: VisitBooking) -> VisitBooking:

@@ -120,18 +120,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @visits_staff
 def booking_list(request: HttpRequest) -> HttpResponse:
-    bookings = m.VisitBooking.objects.select_related("slot")
     status = request.GET.get("status", "")
-    if status in m.BookingStatus.values:
-        bookings = bookings.filter(status=status)
     day = request.GET.get("date", "")
     try:
-        bookings = bookings.filter(slot__date=dt.date.fromisoformat(day)) if day else bookings
+        date = dt.date.fromisoformat(day) if day else None
     except ValueError:
-        day = ""  # an unreadable date filters nothing
-    page = Paginator(bookings.order_by("slot__date", "slot__start", "pk"), 50).get_page(
-        request.GET.get("page")
-    )
+        date, day = None, ""  # an unreadable date filters nothing
+    bookings = services.staff_bookings(request.user, status=status, day=date)
+    page = Paginator(bookings, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "outreach/booking_list.html",

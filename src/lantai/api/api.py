@@ -304,4 +304,14 @@ from lantai.digitisation.api import router as digitisation_router  # noqa: E402
 
 api.add_router("/digitisation", digitisation_router)
 
+# 业务指导: evaluations, inspections and rectifications, training records (/api/v1/supervision/...).
+from lantai.supervision.api import router as supervision_router  # noqa: E402
+
+api.add_router("/supervision", supervision_router)
+
+# 宣传与编研: visit slots, bookings and check-in, online exhibitions (/api/v1/outreach/...).
+from lantai.outreach.api import router as outreach_router  # noqa: E402
+
+api.add_router("/outreach", outreach_router)
+
 __all__ = ["api", "item_out"]

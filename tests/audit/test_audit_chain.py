@@ -13,7 +13,7 @@ import io
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from lantai.audit import services
@@ -70,10 +70,11 @@ def triggers_present() -> None:
         cursor.execute("UPDATE audit_auditentry SET object_repr = 'x'")
 
 
-def verify_cli() -> tuple[int, str, str]:
+def verify_cli(*anchors: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
+    args = [arg for anchor in anchors for arg in ("--anchor", anchor)]
     try:
-        call_command("audit", "verify", stdout=out, stderr=err)
+        call_command("audit", "verify", *args, stdout=out, stderr=err)
     except SystemExit as exc:
         return int(exc.code), out.getvalue(), err.getvalue()
     return 0, out.getvalue(), err.getvalue()
@@ -132,7 +133,12 @@ def test_whole_chain_verifies(db):
     assert report.ok and report.broken_seq is None
     code, out, _ = verify_cli()
     assert code == 0
-    assert out.strip() == f"审计链完整：{report.checked} 条"
+    lines = out.strip().splitlines()
+    assert lines[0] == f"审计链完整：{report.checked} 条"
+    # The newest entry's anchor, to keep outside the database for the next check.
+    head = AuditEntry.objects.order_by("-seq")[1]  # the one before the CLI's own entry
+    assert report.head_anchor == f"{head.seq}:{head.hash}"
+    assert lines[1].startswith(f"锚点：{report.head_anchor}（")
 
 
 @pytest.mark.parametrize("how", BYPASSES)
@@ -219,6 +225,91 @@ def test_forged_entry_appended_with_wrong_hash_detected(db):
     forged.save(force_insert=True)
     report = services.verify_chain()
     assert not report.ok and report.broken_seq == forged.seq
+
+
+# --- what only an anchor kept outside the database shows --------------------------------------
+
+
+@pytest.mark.parametrize("how", BYPASSES)
+def test_entries_removed_from_the_end_are_found_with_an_anchor(db, how):
+    entries = add(5)
+    anchor = services.verify_chain().head_anchor
+    assert anchor == f"{entries[-1].seq}:{entries[-1].hash}"
+    cut = entries[3].seq
+    with triggers_bypassed(how) as cursor:
+        cursor.execute("DELETE FROM audit_auditentry WHERE seq >= %s", [cut])
+    triggers_present()
+    # What is left is a whole chain: the chain alone cannot tell.
+    assert services.verify_chain().ok
+    report = services.verify_chain(anchors=[services.parse_anchor(anchor)])
+    assert not report.ok and report.broken_seq == cut
+    assert report.reason.startswith("entries removed from the end")
+    assert f"#{entries[-1].seq}" in report.reason
+    code, _, err = verify_cli(anchor)
+    assert code == 1
+    assert f"第 {cut} 条" in err and "末尾条目被删除" in err
+
+
+@pytest.mark.parametrize("how", BYPASSES)
+def test_a_rewritten_chain_is_found_with_an_anchor(db, how):
+    """Someone with database access changes an entry and recomputes every later hash."""
+    entries = add(5)
+    older = services.verify_chain().head_anchor  # noted after the first five
+    entries += add(2)
+    newest = services.verify_chain().head_anchor
+    target = entries[2]
+    with triggers_bypassed(how) as cursor:
+        prev = entries[1].hash
+        for entry in AuditEntry.objects.filter(seq__gte=target.seq).order_by("seq"):
+            if entry.seq == target.seq:
+                entry.detail = {"n": 999}
+            entry.prev_hash = prev
+            entry.hash = services.compute_hash(entry, prev)
+            prev = entry.hash
+            cursor.execute(
+                "UPDATE audit_auditentry SET detail = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+                [json.dumps(entry.detail), entry.prev_hash, entry.hash, entry.seq],
+            )
+    triggers_present()
+    assert services.verify_chain().ok
+    # The earliest anchor that no longer matches is named: the rewrite is at or before it.
+    anchors = [services.parse_anchor(a) for a in (newest, older)]
+    report = services.verify_chain(anchors=anchors)
+    assert not report.ok
+    assert report.broken_seq == entries[4].seq
+    assert report.reason.startswith("anchor mismatch")
+    code, _, err = verify_cli(older, newest)
+    assert code == 1
+    assert f"第 {entries[4].seq} 条" in err and "锚点不符" in err
+    # An anchor older than the rewrite still matches.
+    assert services.verify_chain(
+        anchors=[services.parse_anchor(f"{entries[1].seq}:{entries[1].hash}")]
+    ).ok
+
+
+def test_anchors_are_recorded_with_the_verification(db):
+    entries = add(2)
+    anchor = f"{entries[0].seq}:{entries[0].hash}"
+    report = services.verify(None, anchors=[services.parse_anchor(anchor)])
+    assert report.ok
+    last = AuditEntry.objects.order_by("-seq").first()
+    assert last.detail["anchors"] == [anchor]
+    assert last.detail["head"] == f"{entries[1].seq}:{entries[1].hash}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "12", "12:abc", "0:" + "a" * 64, "x:" + "a" * 64, "12:" + "g" * 64, "12:" + "a" * 65],
+)
+def test_malformed_anchor_is_refused(db, text):
+    with pytest.raises(ValueError, match="格式不正确"):
+        services.parse_anchor(text)
+    with pytest.raises(CommandError, match="--anchor"):
+        verify_cli(text)
+
+
+def test_anchor_as_printed_is_accepted():
+    assert services.parse_anchor(" #12：" + "AB" * 32 + " ") == services.Anchor(12, "ab" * 32)
 
 
 def test_cli_progress_on_long_chains(db):

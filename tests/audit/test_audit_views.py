@@ -188,6 +188,44 @@ def test_verify_button_shows_result_and_is_audited(auditor):
     assert last.actor_id == auditor.pk and last.detail["ok"] is True
 
 
+def test_verify_shows_the_anchor_and_checks_the_ones_given(auditor):
+    client = as_user(auditor)  # signing in is itself an entry: before the ones added here
+    entries = add(2)
+    response = client.post(reverse("audit:verify"))
+    head = response.context["report"].head_anchor
+    assert head == f"{entries[-1].seq}:{entries[-1].hash}"
+    assert f'<code id="head-anchor">{head}</code>' in response.content.decode()
+    # The anchor still matches (the verification entry came after it).
+    response = client.post(reverse("audit:verify"), {"anchors": head + "\n"})
+    assert response.context["report"].ok
+    last = AuditEntry.objects.order_by("-seq").first()
+    assert last.detail["anchors"] == [head]
+
+
+def test_verify_names_a_missing_tail_without_linking_to_it(auditor):
+    add(1)
+    client = as_user(auditor)
+    beyond = AuditEntry.objects.order_by("-seq").first().seq + 10
+    response = client.post(reverse("audit:verify"), {"anchors": f"{beyond}:{'a' * 64}"})
+    report = response.context["report"]
+    assert not report.ok and report.broken_seq == beyond - 10 + 1
+    html = response.content.decode()
+    assert "末尾条目被删除" in html
+    assert reverse("audit:detail", args=[report.broken_seq]) not in html
+
+
+def test_verify_anchor_errors_in_place_and_nothing_checked(auditor):
+    client = as_user(auditor)
+    before = AuditEntry.objects.filter(detail__event="verify_chain").count()
+    response = client.post(reverse("audit:verify"), {"anchors": "12:" + "a" * 64 + "\nabc"})
+    assert response.status_code == 200
+    assert response.context["report"] is None
+    errors = response.context["form"].errors["anchors"]
+    assert errors == ["锚点“abc”格式不正确，应为“序号:摘要”（摘要为64位十六进制）"]
+    assert "has-error" in response.content.decode()
+    assert AuditEntry.objects.filter(detail__event="verify_chain").count() == before
+
+
 # --- export ---------------------------------------------------------------------------------
 
 

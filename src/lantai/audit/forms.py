@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from lantai.audit.models import AuditAction
-from lantai.audit.services import EntryFilter
+from lantai.audit.services import Anchor, EntryFilter, parse_anchor
 
 
 class EntryFilterForm(forms.Form):
@@ -45,3 +45,28 @@ class EntryFilterForm(forms.Form):
             object_id=(data.get("object_id") or "").strip(),
             text=(data.get("text") or "").strip(),
         )
+
+
+class VerifyForm(forms.Form):
+    """Anchors 锚点 kept from earlier checks, one ``SEQ:HASH`` per line (optional)."""
+
+    anchors = forms.CharField(
+        label=_("此前记录的锚点"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "1200:9f86d081884c7d65…"}),
+        help_text=_("每行一个“序号:摘要”。该条目必须仍在且摘要不变。"),
+    )
+
+    def clean_anchors(self) -> list[Anchor]:
+        anchors, errors = [], []
+        for line in (self.cleaned_data.get("anchors") or "").splitlines():
+            if not line.strip():
+                continue
+            try:
+                anchors.append(parse_anchor(line))
+            except ValueError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise forms.ValidationError(errors)
+        return anchors

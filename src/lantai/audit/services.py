@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -121,20 +122,68 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any
     }
 
 
+TAIL_REMOVED = "entries removed from the end"
+
+
 @dataclass
 class ChainReport:
     ok: bool
     checked: int
     broken_seq: int | None = None
     reason: str = ""
+    #: The newest entry of a whole chain: the anchor to keep outside the database.
+    head_seq: int | None = None
+    head_hash: str = ""
+
+    @property
+    def tail_removed(self) -> bool:
+        """Broken because entries an anchor names are gone: broken_seq is where they were."""
+        return self.reason.startswith(TAIL_REMOVED)
+
+    @property
+    def head_anchor(self) -> str:
+        return f"{self.head_seq}:{self.head_hash}" if self.head_seq else ""
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """审计链锚点: an entry's seq and hash noted outside the database at an earlier check.
+
+    A hash chain alone cannot show that its newest entries were removed, or that someone with
+    database access rewrote it and recomputed every hash from some point on: what remains is a
+    whole, shorter or different chain. An anchor kept elsewhere (a paper register, another
+    system) shows both: the entry must still be there, with the same hash.
+    """
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+_ANCHOR_RE = re.compile(r"^\s*#?(\d{1,18})\s*[:：]\s*([0-9a-fA-F]{64})\s*$")
+
+
+def parse_anchor(text: str) -> Anchor:
+    """``SEQ:HASH`` (as verification prints it) → Anchor; ValueError with a readable message."""
+    match = _ANCHOR_RE.match(text or "")
+    if not match or int(match.group(1)) < 1:
+        raise ValueError(
+            gettext("锚点“%(text)s”格式不正确，应为“序号:摘要”（摘要为64位十六进制）")
+            % {"text": (text or "").strip()[:80]}
+        )
+    return Anchor(int(match.group(1)), match.group(2).lower())
 
 
 def iter_entries(chunk: int = 5000) -> Iterator[AuditEntry]:
     return AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk)
 
 
-def verify_chain(progress=None) -> ChainReport:
-    """Walk the chain from the start; report the first entry whose link is broken."""
+def verify_chain(progress=None, anchors: Iterable[Anchor] = ()) -> ChainReport:
+    """Walk the chain from the start; report the first entry whose link is broken, then
+    check that every anchor's entry is still there with the hash it had."""
+    expected = {anchor.seq: anchor.hash for anchor in anchors}
     expected_seq = 1
     prev_hash = GENESIS
     checked = 0
@@ -150,15 +199,42 @@ def verify_chain(progress=None) -> ChainReport:
             return ChainReport(False, checked, entry.seq, "previous-hash link does not match")
         if compute_hash(entry, prev_hash) != entry.hash:
             return ChainReport(False, checked, entry.seq, "content does not match its hash")
+        if entry.seq in expected and expected[entry.seq] != entry.hash:
+            # The chain links up, so it was rewritten with recomputed hashes, at this entry or
+            # before it (after the previous anchor that still matched, if any).
+            return ChainReport(
+                False,
+                checked,
+                entry.seq,
+                f"anchor mismatch: #{entry.seq} has hash {entry.hash[:16]}…, "
+                f"the anchor {expected[entry.seq][:16]}…",
+            )
         prev_hash = entry.hash
         expected_seq += 1
         checked += 1
         if progress is not None and checked % 5000 == 0:
             progress(checked)
-    return ChainReport(True, checked)
+    last = expected_seq - 1
+    beyond = [seq for seq in expected if seq > last]
+    if beyond:
+        return ChainReport(
+            False,
+            checked,
+            last + 1,
+            f"{TAIL_REMOVED}: the chain ends at #{last}, an anchor names #{max(beyond)}",
+        )
+    return ChainReport(True, checked, head_seq=last or None, head_hash=prev_hash if last else "")
 
 
-__all__ = ["AuditAction", "ChainReport", "changes", "record", "verify_chain"]
+__all__ = [
+    "Anchor",
+    "AuditAction",
+    "ChainReport",
+    "changes",
+    "parse_anchor",
+    "record",
+    "verify_chain",
+]
 
 
 # --- Reading the trail (安全审计员) ---------------------------------------------------------
@@ -328,6 +404,8 @@ _REASONS = {
     "missing entries": gettext_noop("条目缺失或序号不连续"),
     "previous-hash link does not match": gettext_noop("前一条摘要链接不符"),
     "content does not match its hash": gettext_noop("内容与其摘要不符（条目被修改）"),
+    "anchor mismatch": gettext_noop("与此前记录的锚点不符（审计链在此条或此前被改写）"),
+    "entries removed from the end": gettext_noop("末尾条目被删除（审计链短于此前记录的锚点）"),
 }
 
 
@@ -342,10 +420,12 @@ def reason_text(report: ChainReport) -> str:
     return report.reason
 
 
-def verify(actor, progress=None) -> ChainReport:
-    """Verify the chain 校验审计链 (needs audit.verify_chain) and record that it was done."""
+def verify(actor, progress=None, anchors: Iterable[Anchor] = ()) -> ChainReport:
+    """Verify the chain 校验审计链 (needs audit.verify_chain) against the anchors kept from
+    earlier checks, and record that it was done (with the new head, itself an anchor)."""
     require(actor, VERIFY_PERM)
-    report = verify_chain(progress=progress)
+    anchors = list(anchors)
+    report = verify_chain(progress=progress, anchors=anchors)
     with transaction.atomic():
         record(
             AuditAction.SYSTEM,
@@ -358,6 +438,8 @@ def verify(actor, progress=None) -> ChainReport:
                 "checked": report.checked,
                 "broken_seq": report.broken_seq,
                 "reason": report.reason,
+                "anchors": [str(anchor) for anchor in anchors],
+                "head": report.head_anchor,
             },
         )
     return report

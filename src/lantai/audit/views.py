@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lantai.audit import services
-from lantai.audit.forms import EntryFilterForm
+from lantai.audit.forms import EntryFilterForm, VerifyForm
 from lantai.audit.models import AuditEntry
 from lantai.core.permissions import has, require
 
@@ -71,14 +71,19 @@ def verify(request: HttpRequest) -> HttpResponse:
     """GET shows the button; POST walks the chain and shows the result (and is audited)."""
     require(request.user, services.VERIFY_PERM)
     report = None
-    if request.method == "POST":
-        report = services.verify(request.user)
+    form = VerifyForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        report = services.verify(request.user, anchors=form.cleaned_data["anchors"])
+    # After removed entries, broken_seq is where they were (or now the verification's own).
+    broken_exists = bool(report and not report.ok and not report.tail_removed)
     return render(
         request,
         "audit/verify.html",
         {
+            "form": form,
             "report": report,
             "reason": services.reason_text(report) if report and not report.ok else "",
+            "broken_exists": broken_exists,
         },
     )
 

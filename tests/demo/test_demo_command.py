@@ -33,6 +33,18 @@ def test_if_empty_is_idempotent_and_a_second_load_is_refused(db):
         call_command("demo", items=300, stdout=io.StringIO(), stderr=io.StringIO())
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"items": -5}, "--items 不能为负数"), ({"items": 50, "env_days": 0}, "--env-days 至少为 1")],
+)
+def test_bad_options_are_refused_before_anything_is_loaded(db, options, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("demo", **options, stdout=io.StringIO(), stderr=io.StringIO())
+    assert not Unit.objects.exists() and not Item.objects.exists()
+    assert not User.objects.exists()
+    assert not AuditEntry.objects.filter(object_type="holdings.demo").exists()
+
+
 def _fingerprint() -> str:
     rows = Item.objects.order_by("reference_code").values_list(
         "reference_code",

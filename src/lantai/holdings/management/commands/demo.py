@@ -70,6 +70,9 @@ class Command(BaseCommand):
         items = options["items"]
         if items < 0:
             raise CommandError(_("--items 不能为负数。"))
+        # Checked before anything is loaded: a bad option must not leave half a demo behind.
+        if options["env_days"] is not None and options["env_days"] < 1:
+            raise CommandError(_("--env-days 至少为 1。"))
         show = options["verbosity"] > 0
         bar: tqdm | None = None
 
@@ -118,8 +121,6 @@ class Command(BaseCommand):
         env_days = options["env_days"]
         if env_days is None:
             env_days = 1 if small else extras.DEFAULT_ENV_DAYS
-        if env_days < 1:
-            raise CommandError(_("--env-days 至少为 1。"))
         loaded = extras.load_extras(
             placements=min(extras.DEFAULT_PLACEMENTS, max(items // 5, 50)),
             env_days=env_days,

@@ -101,3 +101,183 @@ def seed_livelihood(progress=None) -> tuple[str, str, dict]:
         return "already", "", {}
     rows = persons.reindex()
     return "done", "", {"补充身份证号（件）": changed, "人员索引（条）": rows}
+
+
+# --- cross-archive requests 跨馆出证 -------------------------------------------------------------
+
+#: Two partner archives 协作馆 in the same (fictitious) city. Their API addresses are left
+#: empty: the demo cannot reach another archive, so forwarding waits (待转发) as it would while
+#: a partner is being connected.
+PARTNERS = (
+    {"code": "411003", "name": "青山区档案馆", "region": "本市青山区", "contact": "0391-3216688"},
+    {"code": "411022", "name": "兰河县档案馆", "region": "本市兰河县", "contact": "0391-7352210"},
+)
+
+
+def _person(category_code: str, skip: int = 0) -> tuple[Item, str, str] | None:
+    """A livelihood record naming a person with an ID number: (item, name, number)."""
+    from lantai.livelihood.models import PersonRef
+
+    category = Category.objects.filter(code=category_code, livelihood=True).first()
+    if category is None:
+        return None
+    roles = persons.roles_for(category)
+    items = (
+        Item.objects.filter(category=category, year__gte=ID_FROM_YEAR)
+        .filter(pk__in=PersonRef.objects.filter(id_hash__isnull=False).values("item_id"))
+        .order_by("reference_code")
+    )
+    found = 0
+    for item in items[:100]:
+        extra = item.extra if isinstance(item.extra, dict) else {}
+        for role in roles:
+            name = next((extra[k] for k in role.get("name", []) if extra.get(k)), None)
+            number = next((extra[k] for k in role.get("id", []) if extra.get(k)), None)
+            if name and number:
+                if found == skip:
+                    return item, str(name), str(number)
+                found += 1
+                break
+    return None
+
+
+def seed_cross() -> tuple[str, str, dict]:
+    """Demo cross-archive requests 跨馆出证 through ``livelihood.services``: partner archives
+    and requests in every step — 申请 (awaiting 受理), 协办 (accepted, we hold the records),
+    办结 with a certificate, 无档, 退回, one received from a partner awaiting our answer and
+    one of ours waiting to be forwarded to a partner."""
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from lantai.holdings.demo.support import ALREADY, DONE, Skip, id_number, mobile, need_users
+    from lantai.livelihood import services
+    from lantai.livelihood.models import CrossRequest, PartnerArchive
+
+    if CrossRequest.objects.exists() or PartnerArchive.objects.exists():
+        return ALREADY, _("已有跨馆出证申请或协作馆"), {}
+    sysadmin, archivist = need_users("sysadmin", "archivist")
+    wanted = {
+        "submitted": _person("ZG"),
+        "assisting": _person("SB"),
+        "done": _person("HY"),
+        "incoming": _person("XJ"),
+    }
+    if not any(wanted.values()):
+        raise Skip(_("没有带身份证号的民生档案"))
+    partners = [services.save_partner(sysadmin, dict(p))[0] for p in PARTNERS]
+
+    def walk_in(person: tuple[Item, str, str], records: str, purpose: str, **extra):
+        item, name, number = person
+        data = {
+            "applicant_name": name,
+            "id_number": number,
+            "phone": mobile(name),
+            "records_sought": records,
+            "purpose": purpose,
+            "category_code": item.category.code,
+            **extra,
+        }
+        return services.apply(archivist, data, item_ids=[item.pk], walk_in=True)
+
+    if wanted["submitted"]:
+        year = wanted["submitted"][0].year
+        walk_in(wanted["submitted"], _("本人%(y)d年招工登记表") % {"y": year}, _("办理退休手续"))
+    if wanted["assisting"]:
+        req = walk_in(
+            wanted["assisting"],
+            _("本人%(y)d年参保登记档案") % {"y": wanted["assisting"][0].year},
+            _("社会保险关系转移接续"),
+        )
+        services.accept(archivist, req)
+    if wanted["done"]:
+        req = walk_in(
+            wanted["done"],
+            _("本人%(y)d年结婚登记档案") % {"y": wanted["done"][0].year},
+            _("不动产继承公证"),
+        )
+        req = services.accept(archivist, req)
+        req = services.answer(
+            archivist, req, found=True, note=_("查有档案，已出具档案证明（加盖档案利用章）。")
+        )
+        services.conclude(archivist, req, _("已电话告知申请人到窗口领取档案证明。"))
+
+    # 无档: nobody of that name and number in the index.
+    name = "许振华"
+    req = services.apply(
+        archivist,
+        {
+            "applicant_name": name,
+            "id_number": id_number(name, 1961, "男"),
+            "phone": mobile(name),
+            "records_sought": _("本人1986年结婚登记档案"),
+            "purpose": _("补办结婚证"),
+            "category_code": "HY",
+        },
+        walk_in=True,
+    )
+    req = services.accept(archivist, req)
+    req = services.answer(
+        archivist,
+        req,
+        found=False,
+        note=_("经查本馆1980—1990年婚姻登记档案，未查到申请人的结婚登记记录。"),
+    )
+    services.conclude(archivist, req, _("已告知申请人到婚姻登记机关查询。"))
+
+    # 退回: the identity could not be confirmed.
+    name = "钱桂英"
+    req = services.apply(
+        archivist,
+        {
+            "applicant_name": name,
+            "id_number": id_number(name, 1949, "女"),
+            "phone": mobile(name),
+            "records_sought": _("其父1975年招工档案"),
+            "purpose": _("办理遗属补助"),
+            "category_code": "ZG",
+        },
+        walk_in=True,
+    )
+    services.return_request(
+        archivist, req, _("代他人申请须提交亲属关系证明和委托书，申请人未能提供，请补齐后再申请。")
+    )
+
+    # 协办 for a partner: a request received from 青山区档案馆 (through its API in real life).
+    if wanted["incoming"]:
+        item, name, number = wanted["incoming"]
+        services.receive(
+            partners[0],
+            {
+                "number": f"KG{partners[0].code}{timezone.localdate():%Y%m%d}0001",
+                "receiving_name": partners[0].name,
+                "applicant_name": name,
+                "applicant_id_number": number,
+                "category_code": item.category.code,
+                "records_sought": _("本人初中学籍档案（%(y)d年入学）") % {"y": item.year},
+                "purpose": _("学历认证"),
+            },
+        )
+
+    # 待转发: a citizen here asks for records that 兰河县档案馆 holds.
+    name = "冯建军"
+    req = services.apply(
+        archivist,
+        {
+            "applicant_name": name,
+            "id_number": id_number(name, 1957, "男"),
+            "phone": mobile(name),
+            "holding_code": partners[1].code,
+            "records_sought": _("本人1976年在兰河县插队期间的招工档案"),
+            "purpose": _("办理退休手续，认定工龄"),
+            "category_code": "ZG",
+        },
+        walk_in=True,
+    )
+    services.accept(archivist, req)
+
+    counts = {
+        "partners": len(partners),
+        "cross_requests": CrossRequest.objects.count(),
+        "cross_done": CrossRequest.objects.filter(status="done").count(),
+    }
+    return DONE, "", counts

@@ -13,7 +13,11 @@ Each part runs through the owning app's services (the same rules, the same audit
 Parts, in order: accession 接收征集, shelves 库房与架位 (vaults with JGJ 25-2010 limits,
 locations, boxes, placements, circulations, the entry log), environment 库房环境 (the 八防 sensor
 registry, a week of readings through the ingest service, rollups, alarms), online archiving
-在线归档 (an API token, a few born-digital SIPs, AIPs and PREMIS events, a fixity audit).
+在线归档 (an API token, a few born-digital SIPs, AIPs and PREMIS events, a fixity audit),
+livelihood ID numbers and the person index; then the newer areas, each seeded by its own app's
+``demo`` module (``APP_SEEDS``; shared helpers in ``holdings.demo.support``): opening review
+开放鉴定, use requests 档案利用, cross-archive requests 跨馆出证, supervision 业务指导 and
+outreach 宣传与编研. The statistics 统计年报 need no part: they count those records.
 """
 
 from __future__ import annotations
@@ -864,7 +868,39 @@ PARTS: tuple[tuple[str, str], ...] = (
     ("environment", N_("库房环境监测")),
     ("ingest", N_("在线归档与长期保存")),
     ("livelihood", N_("民生档案身份证号与人员索引")),
+    ("opening", N_("开放鉴定")),
+    ("utilization", N_("档案利用")),
+    ("cross", N_("跨馆出证")),
+    ("supervision", N_("业务指导")),
+    ("outreach", N_("宣传与编研")),
 )
+#: Parts seeded by the owning app's own ``demo`` module: key → (app label, module, function).
+#: Opening comes first: the records it opens are then open for the exhibition and requests.
+APP_SEEDS: dict[str, tuple[str, str, str]] = {
+    "opening": ("opening", "lantai.opening.demo", "seed"),
+    "utilization": ("utilization", "lantai.utilization.demo", "seed"),
+    "cross": ("livelihood", "lantai.livelihood.demo", "seed_cross"),
+    "supervision": ("supervision", "lantai.supervision.demo", "seed"),
+    "outreach": ("outreach", "lantai.outreach.demo", "seed"),
+}
+
+
+def run_app_seed(key: str) -> tuple[str, str, dict[str, int], list[Secret]]:
+    """Run an app's demo seed in one transaction (all or nothing). The seed returns
+    ``(status, message, counts)`` and optionally a list of ``(label, name, value)`` secrets."""
+    from lantai.holdings.demo.support import Skip
+
+    label, module_name, function = APP_SEEDS[key]
+    (module,) = _require_app(label, module_name)
+    _need(module, function)
+    try:
+        with transaction.atomic():
+            result = getattr(module, function)()
+    except Skip as exc:
+        raise _Skip(str(exc)) from exc
+    status, message, counts, *rest = result
+    secrets = [Secret(*s) for s in (rest[0] if rest else [])]
+    return status, message, counts, secrets
 
 
 def load_extras(
@@ -900,6 +936,9 @@ def load_extras(
                 from lantai.livelihood.demo import seed_livelihood
 
                 part.status, part.message, part.counts = seed_livelihood()
+            elif key in APP_SEEDS:
+                part.status, part.message, part.counts, secrets = run_app_seed(key)
+                result.secrets.extend(secrets)
             else:
                 part.status, part.message, part.counts, secret = seed_ingest()
                 if secret:

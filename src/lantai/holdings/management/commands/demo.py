@@ -51,7 +51,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-extras",
             action="store_true",
-            help=_("只加载馆藏和账户，不加载接收征集、库房、环境监测和在线归档演示数据"),
+            help=_(
+                "只加载馆藏和账户，不加载接收征集、库房、环境监测、在线归档及利用、鉴定、指导、宣传等演示数据"
+            ),
         )
         parser.add_argument(
             "--env-days",
@@ -248,13 +250,16 @@ WHERE_TO_LOOK = (
     ("/audit/", N_("审计日志（安全审计员 auditor）")),
     ("/search/", N_("全文检索：繁简通查、分面、摘要")),
     ("/digitisation/profiles/", N_("数字化：扫描检测标准与文字识别")),
-    ("/opening/", N_("开放鉴定：到期档案与鉴定批次")),
-    ("/use/", N_("档案利用：申请受理队列")),
-    ("/livelihood/", N_("民生档案：人员检索与跨馆出证")),
-    ("/outreach/", N_("宣传与编研：参观预约、展览、口述档案")),
+    ("/opening/", N_("开放鉴定：到期档案，鉴定中、待审批和已审批的批次")),
+    ("/use/", N_("档案利用：各环节的利用申请、特批与档案证明")),
+    ("/livelihood/", N_("民生档案：人员检索与跨馆出证（申请、协办、办结）")),
+    ("/outreach/", N_("宣传与编研：参观预约、展览、征集、编研、口述档案")),
     ("/supervision/", N_("业务指导：测评、执法检查、培训（业务指导 supervisor）")),
-    ("/statistics/", N_("统计年报")),
+    ("/supervision/", N_("本单位自评与整改反馈（单位档案员 unit_officer）")),
+    ("/statistics/", N_("统计年报：本年度利用、开放、参观、培训等数字")),
     ("/portal/", N_("公众服务门户：检索、实名注册、利用申请、证明核验（可用 public 登录）")),
+    ("/portal/outreach/exhibitions/", N_("网上展览（公众）")),
+    ("/portal/requests/verify/", N_("档案证明核验：输入加载演示数据时显示的档案证明验证码")),
     ("/oai?verb=Identify", N_("OAI-PMH 开放目录发布")),
 )
 
@@ -276,6 +281,32 @@ COUNT_LABELS = {
     "stored": N_("已归档"),
     "fixity_audits": N_("固定性检查"),
     "fixity_checked": N_("已核验副本"),
+    "review_batches": N_("鉴定批次"),
+    "review_entries": N_("鉴定条目"),
+    "review_opened": N_("鉴定开放"),
+    "use_requests": N_("利用申请"),
+    "use_open": N_("办理中"),
+    "certificates": N_("档案证明"),
+    "partners": N_("协作馆"),
+    "cross_requests": N_("跨馆出证申请"),
+    "cross_done": N_("出证办结"),
+    "evaluations": N_("测评单位"),
+    "inspections": N_("执法检查"),
+    "training_sessions": N_("培训"),
+    "trainees": N_("参训人次"),
+    "professionals": N_("专业人员"),
+    "visit_slots": N_("参观时段"),
+    "bookings": N_("参观预约"),
+    "visits_received": N_("已接待参观"),
+    "exhibitions": N_("展览"),
+    "exhibits": N_("展品"),
+    "calls": N_("征集公告"),
+    "offers": N_("征集线索"),
+    "projects": N_("编研项目"),
+    "sources": N_("编研选材"),
+    "publications": N_("编研成果"),
+    "interviews": N_("口述访谈"),
+    "transcript_segments": N_("转写段落"),
 }
 
 

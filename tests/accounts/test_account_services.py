@@ -311,3 +311,45 @@ def test_list_users_needs_manage_or_assign(sysadmin, secadmin, auditor, archivis
     for actor in (auditor, archivist):
         with pytest.raises(PermissionDenied):
             services.list_users(actor)
+
+
+# --- a role's permissions changed by an upgrade ------------------------------------------------
+
+
+def permission_changes():
+    return list(
+        AuditEntry.objects.filter(action=AuditAction.PERMISSION_CHANGE, object_type="auth.group")
+    )
+
+
+def test_migrate_puts_role_permissions_back_and_audits_the_change(db):
+    """An older version's keeper role (without handle_alarm, with a stray permission) is
+    brought in step by the next migrate, and the change is in the audit trail."""
+    from django.contrib.auth.models import Group, Permission
+    from django.core.management import call_command
+
+    keeper = Group.objects.get(name=Role.KEEPER)
+    keeper.permissions.remove(Permission.objects.get(codename="handle_alarm"))
+    keeper.permissions.add(Permission.objects.get(codename="change_holdings"))
+    before = {e.seq for e in permission_changes()}
+
+    call_command("migrate", verbosity=0)
+
+    new = [e for e in permission_changes() if e.seq not in before]
+    assert len(new) == 1
+    entry = new[0]
+    assert entry.object_id == "keeper" and entry.object_repr == "库管员"
+    assert entry.detail["added"] == ["vault.handle_alarm"]
+    assert entry.detail["removed"] == ["holdings.change_holdings"]
+    assert entry.actor_id is None
+    assert set(keeper.permissions.values_list("codename", flat=True)) == {
+        name.split(".")[1] for name in ROLE_PERMISSIONS[Role.KEEPER]
+    }
+
+
+def test_migrate_without_changes_records_nothing(db):
+    from django.core.management import call_command
+
+    before = len(permission_changes())
+    call_command("migrate", verbosity=0)
+    assert len(permission_changes()) == before

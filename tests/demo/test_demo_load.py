@@ -59,6 +59,10 @@ def test_every_category_fonds_and_role_is_present(loaded):
         Item.objects.values_list("category__code").annotate(n=Count("pk")).order_by()
     )
     assert Unit.objects.count() == Fonds.objects.count() == loaded.fonds >= 40
+    # Agencies, schools, hospitals and enterprises, as a district archive receives from.
+    kinds = Counter(Unit.objects.values_list("kind", flat=True))
+    assert all(kinds[k] >= 2 for k in ("agency", "school", "hospital", "enterprise")), kinds
+    assert generator.DEFAULT_ITEMS == 50_000
     # Some fonds carry a name history (a bureau renamed in a reform).
     renamed = FondsName.objects.values("fonds").annotate(n=Count("pk")).filter(n__gt=1)
     assert renamed.count() >= 10

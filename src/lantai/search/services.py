@@ -28,7 +28,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -489,9 +489,18 @@ def _exact_ids(qs: QuerySet, raw: str) -> list[int]:
     candidate = tx.exact_candidate(raw)
     if candidate is None:
         return []
-    docs = SearchDocument.objects.filter(doc_number=tx.normalize(candidate)).values("item_id")
-    exact = qs.filter(Q(reference_code=candidate) | Q(pk__in=docs))
-    return list(exact.order_by("pk").values_list("pk", flat=True)[:20])
+    # Look the code up in its own indexes first (unique 档号, 文号 of the documents), then
+    # keep those ``qs`` (the visible items) holds: a handful of rows. Joined to the full-text
+    # match instead, the planner walked every visible item (0.4 s at a million).
+    ids = set(Item.objects.filter(reference_code=candidate).values_list("pk", flat=True)[:20])
+    ids.update(
+        SearchDocument.objects.filter(doc_number=tx.normalize(candidate)).values_list(
+            "item_id", flat=True
+        )[:20]
+    )
+    if not ids:
+        return []
+    return list(qs.filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)[:20])
 
 
 def search(
@@ -561,7 +570,7 @@ def search(
         total_exact = complete
         facet_counts = _count_and_facets(_grouped(rows))[1] if facets else {}
         if scored and total:
-            exact = _exact_ids(backend.match(base, parsed, score=False), parsed.raw)
+            exact = _exact_ids(base, parsed.raw)
         scores = {row[0]: float(row[1]) for row in rows}
         if sort == "relevance":
             ordered_ids = [row[0] for row in sorted(rows, key=lambda r: (-r[1], r[0]))]

@@ -153,3 +153,30 @@ def test_filters_without_a_query_are_bounded_too(many, make_user):
         result.total_exact
         and result.total == visible_items(archivist).filter(fonds=many, year=2020).count()
     )
+
+
+@override_settings(LANTAI_SEARCH_EXACT_LIMIT=LIMIT)
+def test_above_the_limit_title_matches_rank_first(many):
+    ws = Category.objects.get(code="WS")
+    notes_only = Item.objects.bulk_create(
+        Item(
+            fonds=many,
+            category=ws,
+            year=2021,
+            retention="Y",
+            item_no=1000 + n,
+            title=f"会计凭证第{n}册",
+            notes="含档案移交清单",
+            openness="open",
+        )
+        for n in range(40)
+    )
+    services.reindex_all()
+    public = AnonymousUser()
+    ranked = []
+    for page in range(1, LIMIT // 20 + 1):
+        ranked += [h.item_id for h in services.search(public, "档案", page=page).hits]
+    # The newest matches are the 40 notes-only items; they are in the sample but come last.
+    tail = {item.pk for item in notes_only}
+    assert set(ranked[-len(tail) :]) == tail
+    assert all("档案" in Item.objects.get(pk=pk).title for pk in ranked[: LIMIT - len(tail)])

@@ -382,7 +382,7 @@ _CANDIDATE_COLUMNS = (*_FACET_COLUMNS, "date")
 #: Default for ``LANTAI_SEARCH_EXACT_LIMIT``: how many matches a query counts, facets and
 #: ranks exactly before it reports "more than N" (Elasticsearch does the same at 10,000 by
 #: default). Bounds the work of a query on a common character.
-EXACT_LIMIT = 2000
+EXACT_LIMIT = 1000
 
 
 def exact_limit() -> int:
@@ -562,10 +562,20 @@ def search(
         # ranks the sample, and a date sort walks the items by date (see date_page).
         limit = exact_limit()
         rows = backend.candidates(
-            base, parsed, columns=_CANDIDATE_COLUMNS, limit=limit + 1, score=scored
+            base, parsed, columns=_CANDIDATE_COLUMNS, limit=limit + 1, score=False
         )
         complete = len(rows) <= limit
         rows = rows[:limit]
+        if scored and rows:
+            if complete:
+                # All the matches are here: rank them by BM25 / ts_rank.
+                ranked = backend.candidates(base, parsed, columns=(), limit=limit, score=True)
+                weight = {row[0]: float(row[1]) for row in ranked}
+            else:
+                # Too many to weigh every term's matches: title 题名 matches first.
+                in_title = backend.title_matches(parsed, [row[0] for row in rows])
+                weight = {row[0]: (1.0 if row[0] in in_title else 0.5) for row in rows}
+            rows = [(row[0], weight.get(row[0], 0.0), *row[2:]) for row in rows]
         total = len(rows)
         total_exact = complete
         facet_counts = _count_and_facets(_grouped(rows))[1] if facets else {}
@@ -573,7 +583,10 @@ def search(
             exact = _exact_ids(base, parsed.raw)
         scores = {row[0]: float(row[1]) for row in rows}
         if sort == "relevance":
-            ordered_ids = [row[0] for row in sorted(rows, key=lambda r: (-r[1], r[0]))]
+            # Ties: the lower id first when every match was weighed (stable pages), the
+            # newest first in the sample.
+            sign = 1 if complete else -1
+            ordered_ids = [row[0] for row in sorted(rows, key=lambda r: (-r[1], sign * r[0]))]
         elif complete:
             ordered_ids = _by_date(rows, descending=sort == "-date")
         else:

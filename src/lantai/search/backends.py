@@ -69,12 +69,23 @@ class Backend:
     # overrides them to make the full-text match drive the join.
 
     def candidates(
-        self, qs: QuerySet, query: ParsedQuery, *, columns: tuple[str, ...], limit: int, score: bool
+        self,
+        qs: QuerySet,
+        query: ParsedQuery,
+        *,
+        columns: tuple[str, ...],
+        limit: int,
+        score: bool,
+        id_range: tuple[int, int] | None = None,
     ) -> list[tuple]:
         """(id, score, columns...) of at most ``limit`` matches in ``qs``, the most recently
         catalogued first (highest id): one bounded pass that yields the count, the facets and
         the ranking when the matches are fewer than ``limit``, and a sample otherwise. The
-        cost is bounded by ``limit``, not by how common the query is."""
+        cost is bounded by ``limit``, not by how common the query is. ``id_range``: the
+        lowest and highest id ``qs`` can hold (known when it is filtered), to skip the rest
+        of the index."""
+        if id_range is not None:
+            qs = qs.filter(pk__range=id_range)
         matched = self.match(qs, query, score=score).order_by("-pk")
         if score:
             return list(matched.values_list("pk", "score", *columns)[:limit])
@@ -203,7 +214,9 @@ class SQLiteBackend(Backend):
             extra["select"] = {"score": f"-bm25({FTS_TABLE}, {weights})"}
         return qs.extra(**extra)
 
-    def _driven(self, qs: QuerySet, query: ParsedQuery) -> tuple[str, list] | None:
+    def _driven(
+        self, qs: QuerySet, query: ParsedQuery, id_range: tuple[int, int] | None = None
+    ) -> tuple[str, list] | None:
         """FROM … WHERE … with the FTS table first (CROSS JOIN fixes SQLite's join order) and
         the item QuerySet's own conditions on the joined row. Left to itself the planner
         walked the items (e.g. every open one for the public) probing the FTS index for
@@ -222,6 +235,10 @@ class SQLiteBackend(Backend):
             f"WHERE {FTS_TABLE} MATCH %s"
         )
         params: list = [self.expression(query)]
+        if id_range is not None:
+            # FTS5 seeks its doclists to the range: a fonds or a year is a narrow band of ids.
+            sql += f" AND {FTS_TABLE}.rowid BETWEEN %s AND %s"
+            params += list(id_range)
         if where_sql:
             sql += f" AND ({where_sql})"
             params += list(where_params)
@@ -276,10 +293,12 @@ class SQLiteBackend(Backend):
         sql = f'SELECT "{table}"."id", {score} {body} ORDER BY {order} LIMIT %s OFFSET %s'
         return [(pk, float(sc)) for pk, sc in self._fetch(sql, [*params, limit, offset])]
 
-    def candidates(self, qs, query, *, columns, limit, score):
-        driven = self._driven(qs, query)
+    def candidates(self, qs, query, *, columns, limit, score, id_range=None):
+        driven = self._driven(qs, query, id_range)
         if driven is None:
-            return super().candidates(qs, query, columns=columns, limit=limit, score=score)
+            return super().candidates(
+                qs, query, columns=columns, limit=limit, score=score, id_range=id_range
+            )
         body, params = driven
         table = qs.model._meta.db_table
         names = [

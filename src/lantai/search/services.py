@@ -401,6 +401,19 @@ def exact_limit() -> int:
         return EXACT_LIMIT
 
 
+#: Filters that narrow the items to a band of ids (a fonds, a year or a unit is catalogued
+#: together), worth a MIN/MAX lookup to bound the full-text scan.
+_NARROW = {"fonds", "year", "unit"}
+
+
+def _id_range(qs: QuerySet) -> tuple[int | None, int | None]:
+    """Lowest and highest id in ``qs`` (two index lookups for a filtered set)."""
+    from django.db.models import Max, Min
+
+    bounds = qs.order_by().aggregate(lo=Min("pk"), hi=Max("pk"))
+    return bounds["lo"], bounds["hi"]
+
+
 def _grouped(rows: list[tuple]) -> list[tuple]:
     """Candidate rows (id, score, facet columns..., date) as (facet columns..., count)."""
     from collections import Counter
@@ -561,15 +574,25 @@ def search(
         # total is a lower bound ("more than N"), the facets count the sample, relevance
         # ranks the sample, and a date sort walks the items by date (see date_page).
         limit = exact_limit()
+        id_range = _id_range(base) if _cleaned.keys() & _NARROW else None
+        if id_range is not None and id_range[0] is None:
+            id_range = (0, 0)  # nothing visible under these filters
         rows = backend.candidates(
-            base, parsed, columns=_CANDIDATE_COLUMNS, limit=limit + 1, score=False
+            base,
+            parsed,
+            columns=_CANDIDATE_COLUMNS,
+            limit=limit + 1,
+            score=False,
+            id_range=id_range,
         )
         complete = len(rows) <= limit
         rows = rows[:limit]
         if scored and rows:
             if complete:
                 # All the matches are here: rank them by BM25 / ts_rank.
-                ranked = backend.candidates(base, parsed, columns=(), limit=limit, score=True)
+                ranked = backend.candidates(
+                    base, parsed, columns=(), limit=limit, score=True, id_range=id_range
+                )
                 weight = {row[0]: float(row[1]) for row in ranked}
             else:
                 # Too many to weigh every term's matches: title 题名 matches first.

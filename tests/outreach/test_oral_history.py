@@ -194,6 +194,20 @@ def test_item_with_recordings_and_searchable_text(archivist, interview):
     assert services.export_webvtt(interview).startswith("WEBVTT")
 
 
+def test_the_transcript_is_searchable_once_committed(
+    archivist, interview, django_capture_on_commit_callbacks
+):
+    from lantai.search import services as search
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.import_transcript(archivist, interview, VTT)
+        item = services.create_item(archivist, interview)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.import_transcript(archivist, interview, PLAIN)
+    hits = search.search(None, "第一栋厂房").hits
+    assert [h.item_id for h in hits] == [item.pk]
+
+
 def test_embargo_keeps_the_item_restricted(archivist, interview):
     interview.embargo_until = timezone.localdate() + dt.timedelta(days=365)
     interview.save()

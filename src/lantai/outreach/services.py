@@ -1147,7 +1147,7 @@ def _store_text(interview: Interview) -> Component | None:
             from lantai.search.services import index_item
         except ImportError:
             return
-        index_item(Item.objects.get(pk=item_id))
+        index_item(item_id)
 
     transaction.on_commit(index)
     return component

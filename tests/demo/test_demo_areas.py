@@ -270,6 +270,13 @@ def test_demo_fills_the_newer_areas_and_leaks_nothing(demo, client):
     interview = Interview.objects.get()
     assert interview.segments.count() >= 5 and interview.media.exists() and interview.consent_id
     assert outreach.embargoed(interview)
+    # The 口述档案 item: restricted under the embargo, its transcript found by staff only.
+    assert interview.item is not None and interview.item.openness == Openness.RESTRICTED
+    staff_hits = search.search(None, "哪一年进的兰台纺织厂").hits
+    assert interview.item_id in {h.item_id for h in staff_hits}
+    assert interview.item_id not in {
+        h.item_id for h in search.search(AnonymousUser(), "哪一年进的兰台纺织厂").hits
+    }
 
     # --- statistics: this year's figures are not empty in any of these areas.
     figures = {f.key: f.value for f in statistics.annual_report(archivist, today.year)["figures"]}

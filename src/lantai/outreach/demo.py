@@ -520,10 +520,10 @@ def _oral_history(archivist, interviewer_name: str) -> dict[str, int]:
         SimpleUploadedFile("访谈录音（节选）.wav", _wav(), content_type="audio/wav"),
     )
     segments = services.import_transcript(archivist, interview, TRANSCRIPT, "vtt")
-    # Not made into a 口述档案 item here: ``services.create_item`` indexes the item after
-    # commit with ``index_item(<Item>)`` where the search service wants an id, so the commit
-    # hook raises TypeError. The archivist can still make the item from the interview page.
-    return {"interviews": 1, "transcript_segments": segments}
+    # The 口述档案 item, with the recording and the searchable transcript (indexed after
+    # commit); under its embargo it stays 控制使用.
+    services.create_item(archivist, interview)
+    return {"interviews": 1, "transcript_segments": segments, "oral_items": 1}
 
 
 def seed() -> tuple[str, str, dict[str, int]]:

@@ -307,6 +307,7 @@ COUNT_LABELS = {
     "publications": N_("编研成果"),
     "interviews": N_("口述访谈"),
     "transcript_segments": N_("转写段落"),
+    "oral_items": N_("口述档案"),
 }
 
 

@@ -180,3 +180,34 @@ def test_above_the_limit_title_matches_rank_first(many):
     tail = {item.pk for item in notes_only}
     assert set(ranked[-len(tail) :]) == tail
     assert all("档案" in Item.objects.get(pk=pk).title for pk in ranked[: LIMIT - len(tail)])
+
+
+@override_settings(LANTAI_SEARCH_EXACT_LIMIT=LIMIT)
+def test_postgres_walk_windows_and_the_index_fallback_agree(many, monkeypatch):
+    """PostgreSQL walks the newest documents in windows before it uses the GIN index:
+    with small windows both paths run here, and give what a brute-force scan gives."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from lantai.search.backends import PostgresBackend
+
+    monkeypatch.setattr(PostgresBackend, "WALK", 50)
+    monkeypatch.setattr(PostgresBackend, "WALK_WINDOWS", 2)
+    public = AnonymousUser()
+    # 30 matches, all among the newest 100 documents: found by walking, then the index
+    # confirms there are no more.
+    result = services.search(public, "会议", per_page=50)
+    assert result.total_exact and result.total == 30
+    assert {h.item_id for h in result.hits} == set(
+        _brute(public, "会议").values_list("pk", flat=True)
+    )
+    # Filtered to a year the walk does not reach: the index finds them.
+    old = _brute(public, "档案").filter(year=1990)
+    result = services.search(public, "档案", filters={"year": 1990}, per_page=50)
+    assert result.total_exact and result.total == old.count() > 0
+    # Many matches: the sample is the newest LIMIT visible ones.
+    result = services.search(public, "档案", per_page=20)
+    assert not result.total_exact and result.total == LIMIT
+    newest = set(_brute(public, "档案").order_by("-pk").values_list("pk", flat=True)[:LIMIT])
+    assert {h.item_id for h in result.hits} <= newest

@@ -305,6 +305,13 @@ def reindex_all(progress=None) -> int:
                 progress.set(done, max(total, done))
                 progress.message(_("%(rate)d 件/秒") % {"rate": rate})
         backend.optimize()
+    from django.db import connection
+
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Fresh statistics and a visibility map for the rebuilt table (outside any
+        # transaction, as VACUUM requires): the document walks are index-only scans then.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) search_searchdocument")
     return done
 
 

@@ -65,6 +65,21 @@ def test_tree_points_and_published_set_is_frozen(world):
         services.save_indicator_set(world.officer_a, {"year": 2025, "name": "x"})
 
 
+def test_a_parent_given_as_text_is_a_code_never_a_primary_key(world):
+    iset = services.save_indicator_set(world.supervisor, {"year": 2030, "name": "编号测试"})
+    first = services.save_indicator(world.supervisor, iset, {"code": "A", "title": "甲"})
+    # An indicator whose code is the other one's primary key, written as text.
+    named = services.save_indicator(world.supervisor, iset, {"code": str(first.pk), "title": "乙"})
+    child = services.save_indicator(
+        world.supervisor, iset, {"code": "C", "parent": str(first.pk), "title": "丙"}
+    )
+    assert child.parent == named
+    with pytest.raises(ValidationError):
+        services.save_indicator(
+            world.supervisor, iset, {"code": "D", "parent": "no-such-code", "title": "丁"}
+        )
+
+
 def test_thresholds_validated_and_publish_needs_scored_items(world):
     with pytest.raises(ValidationError) as exc:
         services.save_indicator_set(

@@ -288,10 +288,12 @@ def save_indicator(
     data = dict(data)
     parent = data.get("parent")
     if parent not in (None, ""):
-        if not isinstance(parent, Indicator):
-            parent = indicator_set.indicators.filter(
-                Q(code=str(parent)) | Q(pk=int(parent) if str(parent).isdigit() else -1)
-            ).first()
+        if isinstance(parent, int):
+            parent = indicator_set.indicators.filter(pk=parent).first()
+        elif not isinstance(parent, Indicator):
+            # Text is a 指标编号 (codes are often plain numbers such as "2": never read as
+            # a primary key, which would pick some other indicator).
+            parent = indicator_set.indicators.filter(code=str(parent).strip()).first()
         if parent is None or parent.indicator_set_id != indicator_set.pk:
             raise ValidationError({"parent": [_("上级指标不存在。")]})
         data["parent"] = parent

@@ -171,6 +171,21 @@ def test_patch_field_errors_are_422_and_nothing_saved(world):
     assert (item.title, item.date, item.reference_code) == before
 
 
+def test_a_body_that_is_not_json_is_a_clear_400(world):
+    client = world.client(Role.ARCHIVIST)
+    item = world.items_a[0]
+    response = client.patch(
+        f"/api/v1/items/{item.pk}",
+        data=b"{title: not json",
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "请求体不是有效的 JSON。"
+    item.refresh_from_db()
+    assert item.title == "关于召开全区档案工作会议的通知"
+
+
 def test_patch_permissions_and_csrf(world):
     item = world.items_a[0]
     keeper = world.client(Role.KEEPER)

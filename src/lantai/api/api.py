@@ -69,6 +69,9 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 403 and "CSRF" in exc.message:
         return _error(request, 403, _("CSRF 校验失败：请携带有效的 CSRF 令牌。"))
+    if exc.status_code == 400 and exc.message.startswith("Cannot parse request body"):
+        # ninja's own English text for a body that is not JSON.
+        return _error(request, 400, _("请求体不是有效的 JSON。"))
     return _error(request, exc.status_code, exc.message)
 
 

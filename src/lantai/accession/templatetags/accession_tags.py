@@ -9,6 +9,7 @@ from typing import Any
 from django import template
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from lantai.accession import services
 from lantai.accession.models import BatchStatus, TransferBatch
@@ -28,7 +29,8 @@ def accession_card(context) -> dict[str, Any]:
         return {"show": False}
     year = timezone.localdate().year
     base = min(services.default_baseline_year(), year - 1)
-    key = f"lantai:accession:card:{year}:{base}"
+    # Per language: the rows carry translated labels (社会征集 …).
+    key = f"lantai:accession:card:{year}:{base}:{get_language() or ''}"
     figures = cache.get(key)
     if figures is None:
         stats = services.accession_statistics(year, baseline_year=base)

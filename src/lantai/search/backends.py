@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet
 
-from lantai.search.text import FIELD_SEP, ParsedQuery, tokens
+from lantai.search.text import _TOKEN_RE, FIELD_SEP, ParsedQuery
 
 DOC_TABLE = "search_searchdocument"
 FTS_TABLE = "search_fts"
@@ -387,22 +387,35 @@ _PG_MAX_LEXEME_POS = 256
 
 def tsvector_literal(title: str, meta: str, body: str) -> str:
     """The tsvector of the three columns, as its text form: ``'国':1A,5B '家':2A``. A field
-    separator leaves a gap of one position, so ``<->`` never joins two fields."""
+    separator leaves a gap of one position, so ``<->`` never joins two fields.
+
+    The tokens are those of ``text.tokens`` (the FTS5 side's); this is the rebuild's hot loop,
+    so the segmented text is split on spaces first — a chunk that is all letters/digits (every
+    CJK character, every plain word) is one token as it stands, only the rest (``Z109-WS``)
+    goes through the token pattern."""
     positions: dict[str, list[str]] = {}
     pos = 0
+    findall = _TOKEN_RE.findall
     for text, weight in ((title, "A"), (meta, "B"), (body, "")):
         pos += 1  # gap between columns
-        for tok in tokens(text):
-            pos += 1
-            if pos > _PG_MAX_POS:
-                break
-            if tok == FIELD_SEP:
-                continue
-            tok = tok[:200]
-            slots = positions.setdefault(tok, [])
-            if len(slots) < _PG_MAX_LEXEME_POS:
-                slots.append(f"{pos}{weight}")
-    return " ".join(f"'{tok}':{','.join(slots)}" for tok, slots in positions.items())
+        if not text:
+            continue
+        for index, part in enumerate(text.split(FIELD_SEP)):
+            if index:
+                pos += 1  # the separator holds a position
+            for chunk in part.split():
+                for tok in (chunk,) if chunk.isalnum() else findall(chunk):
+                    pos += 1
+                    if pos > _PG_MAX_POS:
+                        break
+                    if len(tok) > 200:
+                        tok = tok[:200]
+                    slots = positions.get(tok)
+                    if slots is None:
+                        positions[tok] = [f"{pos}{weight}"]
+                    elif len(slots) < _PG_MAX_LEXEME_POS:
+                        slots.append(f"{pos}{weight}")
+    return " ".join([f"'{tok}':{','.join(slots)}" for tok, slots in positions.items()])
 
 
 class PostgresBackend(Backend):

@@ -188,11 +188,15 @@ def test_no_message_lost_while_the_database_is_away(envw, mqtt_broker, monkeypat
                 publisher.publish("K01", "K01-T1", {"ts": ts, "value": 20})
             publisher.flush()
             assert wait_for(lambda: Reading.objects.count() >= total, 40), consumer.totals
-            assert consumer.messages == total
+            # On a slow machine the broker may deliver unacknowledged messages again (after a
+            # reconnect): never fewer than were sent.
+            assert consumer.messages >= total
         assert len(failures) >= 3  # it really did wait through the outage
         assert Reading.objects.count() == total
         counts = dict(IngestCounter.objects.filter(source="mqtt").values_list("outcome", "count"))
-        assert counts == {"accepted": total}
+        # Every reading stored once; a redelivery is a duplicate, nothing set aside.
+        assert counts.pop("accepted") == total
+        assert set(counts) <= {"duplicate"}
     finally:
         publisher.close()
 

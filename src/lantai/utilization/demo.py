@@ -29,7 +29,7 @@ from lantai.holdings.demo.support import (
 from lantai.holdings.models import Item
 from lantai.holdings.services import visible_items
 from lantai.utilization import services
-from lantai.utilization.models import OPEN_STATUSES, Delivery, UseRequest
+from lantai.utilization.models import OPEN_STATUSES, Delivery, Purpose, UseRequest
 
 #: The unit whose open records the demo citizen asks about, and for his certificate.
 FACTORY_FONDS = "Q001"  # 兰台纺织厂
@@ -75,6 +75,8 @@ def seed() -> tuple[str, str, dict[str, int], list[tuple[str, str, str]]]:
     if UseRequest.objects.exists():
         return ALREADY, _("已有利用申请"), {}, []
     archivist, citizen = need_users("archivist", "public")
+    if not Purpose.objects.exists():
+        services.ensure_purposes()  # the purposes the requests below name
     pick = rng("utilization")
     secrets: list[tuple[str, str, str]] = []
     # Chosen first: without an open record there is no certificate to show, so nothing is made.

@@ -24,7 +24,13 @@ from lantai.vault.models import Alarm, AlarmKind, IngestCounter, Reading
 from lantai.vault.mqtt import BrokerConfig, Consumer, Publisher, decode, parse_topic, topic_for
 from vault.env_world import envw  # noqa: F401  (fixtures)
 
-pytestmark = [pytest.mark.mqtt, pytest.mark.django_db(transaction=True)]
+# One worker for the module: its consumers subscribe to lantai/vault/# on the shared broker,
+# so a test running on another xdist worker at the same time would feed them its readings.
+pytestmark = [
+    pytest.mark.mqtt,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.xdist_group("mqtt-shared-broker"),
+]
 
 
 def wait_for(predicate, timeout: float = 30.0) -> bool:

@@ -193,16 +193,23 @@ def test_no_message_lost_while_the_database_is_away(envw, mqtt_broker, monkeypat
                 ts = (base + timedelta(minutes=i)).isoformat()
                 publisher.publish("K01", "K01-T1", {"ts": ts, "value": 20})
             publisher.flush()
-            assert wait_for(lambda: Reading.objects.count() >= total, 40), consumer.totals
+            assert wait_for(
+                lambda: Reading.objects.filter(sensor=envw.temp, ts__gte=base).count() >= total,
+                40,
+            ), consumer.totals
             # On a slow machine the broker may deliver unacknowledged messages again (after a
             # reconnect): never fewer than were sent.
             assert consumer.messages >= total
         assert len(failures) >= 3  # it really did wait through the outage
-        assert Reading.objects.count() == total
-        counts = dict(IngestCounter.objects.filter(source="mqtt").values_list("outcome", "count"))
-        # Every reading stored once; a redelivery is a duplicate, nothing set aside.
-        assert counts.pop("accepted") == total
-        assert set(counts) <= {"duplicate"}
+        # Every one of this test's readings stored, once (counted in its own sensor and time
+        # window: the shared broker may carry other traffic while a CI run goes on).
+        window = Reading.objects.filter(
+            sensor=envw.temp, ts__gte=base, ts__lt=base + timedelta(minutes=total)
+        )
+        assert window.count() == total
+        assert sorted(window.values_list("ts", flat=True)) == [
+            base + timedelta(minutes=i) for i in range(total)
+        ]
     finally:
         publisher.close()
 

@@ -124,6 +124,10 @@ def _run_clients(make_client, kinds: dict[str, list[str]], clients: int, rounds:
     for qs in kinds.values():
         for q in qs[:3]:
             warm.get("/api/v1/search?" + q)
+    # The warm-up is for the page cache, not the result cache: every query starts unanswered.
+    from django.core.cache import caches
+
+    caches["search"].clear()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     started = time.perf_counter()
     for t in threads:
@@ -187,6 +191,7 @@ def _start_server(backend: str, items: int, workers: int, port: int):
     env = common.backend_env(backend, items)
     env["LANTAI_ALLOWED_HOSTS"] = "127.0.0.1,localhost"
     env["LANTAI_SEARCH_RATE"] = "0"
+    env["LANTAI_SEARCH_CACHE_SECONDS"] = os.environ["LANTAI_SEARCH_CACHE_SECONDS"]
     log = (common.OUT / f"search-server-{backend}-{items}.log").open("w")
     proc = subprocess.Popen(
         [
@@ -267,11 +272,19 @@ def main() -> None:
         "(as deployed) instead of Django's test client in this process",
     )
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--cache-seconds",
+        type=int,
+        default=300,
+        help="LANTAI_SEARCH_CACHE_SECONDS for the run (0: every query is computed; with the "
+        "default, a query repeated in a later round is answered from the result cache)",
+    )
     args = parser.parse_args()
-
-    setup(args.backend, args.items)
     import os
 
+    os.environ["LANTAI_SEARCH_CACHE_SECONDS"] = str(args.cache_seconds)
+
+    setup(args.backend, args.items)
     os.environ["LANTAI_SEARCH_RATE"] = "0"  # measure the search, not the courtesy limit
     from django.db import connection
     from django.test import Client
@@ -281,6 +294,8 @@ def main() -> None:
         "backend": connection.vendor,
         "items": args.items,
         "clients": args.clients,
+        "rounds": args.rounds,
+        "result_cache_seconds": args.cache_seconds,
         "machine": common.machine() if hasattr(common, "machine") else {},
     }
     if not args.skip_reindex:
@@ -324,6 +339,7 @@ def main() -> None:
     print("naive LIKE:", json.dumps(result["naive_like"], ensure_ascii=False), flush=True)
     common.OUT.mkdir(parents=True, exist_ok=True)
     mode = f"-server{args.server}" if args.server else ""
+    mode += "" if args.cache_seconds else "-nocache"
     path = common.OUT / f"search-{args.backend}-{args.items}{mode}.json"
     path.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print("written", path)

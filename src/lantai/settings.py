@@ -172,6 +172,22 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Search results (search.services.search), shared by every worker process: Redis when
+# configured, else files under the data dir (local memory would give each gunicorn worker a
+# cache of its own). LANTAI_SEARCH_CACHE_SECONDS = 0 switches it off.
+LANTAI_SEARCH_CACHE_SECONDS = int(os.environ.get("LANTAI_SEARCH_CACHE_SECONDS", "300"))
+if REDIS_URL:
+    CACHES["search"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "lantai-search",
+    }
+else:
+    CACHES["search"] = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache" / "search"),
+        "OPTIONS": {"MAX_ENTRIES": 20_000, "CULL_FREQUENCY": 4},
+    }
 
 # --- Background jobs (huey) ----------------------------------------------------------------
 # LANTAI_QUEUE: "sqlite" (default, a durable file under the data dir), "redis" (REDIS_URL,

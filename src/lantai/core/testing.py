@@ -30,6 +30,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 else:
     os.environ.setdefault("LANTAI_DATA_DIR", tempfile.mkdtemp(prefix="lantai-test-"))
 os.environ.setdefault("LANTAI_QUEUE", "immediate")
+# Search results are cached across requests in production; tests roll the database back
+# between them (ids and all), so a cache would carry results from one test into the next.
+# The cache's own tests switch it on with a fresh location.
+os.environ.setdefault("LANTAI_SEARCH_CACHE_SECONDS", "0")
 os.environ.setdefault("LANTAI_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

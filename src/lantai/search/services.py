@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
@@ -32,6 +33,7 @@ from django.db.models import QuerySet
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from lantai.core.permissions import has
 from lantai.holdings.models import (
     Category,
     Fonds,
@@ -45,7 +47,7 @@ from lantai.holdings.models import (
 from lantai.holdings.services import visible_items
 from lantai.search import text as tx
 from lantai.search.backends import IndexRow, get_backend
-from lantai.search.models import SearchDocument
+from lantai.search.models import IndexState, SearchDocument
 from lantai.search.text import SearchQueryError, parse_query
 
 log = logging.getLogger(__name__)
@@ -198,9 +200,10 @@ class _Builder:
         self.fonds = _fonds_names()
         self.series = dict(Series.objects.values_list("pk", "name"))
 
-    def rows(self, records: list[tuple], texts: dict[int, str]) -> list[IndexRow]:
+    def rows(self, records: list[tuple], texts: dict[int, str], public: set[int]) -> list[IndexRow]:
+        """``public``: the ids among ``records`` the public may see (they get PUBLIC_TOKEN)."""
         out = []
-        segment_fields, sep = tx.segment_fields, f" {tx.FIELD_SEP} "
+        segment_fields, sep, with_bigrams = tx.segment_fields, f" {tx.FIELD_SEP} ", tx.with_bigrams
         for pk, title, code, doc_no, resp, keywords, notes, extra, fonds_id, series_id in records:
             own = [code or "", doc_no, resp, keywords, notes, *_extra_values(extra or {})]
             own = [v for v in own if v]
@@ -214,18 +217,36 @@ class _Builder:
             # One normalising pass over title + catalog fields (+ the 文号 once more, for the
             # exact-match column), split again at the separators.
             parts = segment_fields([title, *own, *names])
+            # Each field followed by its bigrams (text.with_bigrams).
+            parts = [with_bigrams(p) if p else p for p in parts]
             out.append(
                 IndexRow(
                     item_id=pk,
                     title=parts[0],
-                    meta=sep.join(p for p in parts[1:] if p),
-                    body=tx.segment(body) if body else "",
+                    meta=sep.join(
+                        [p for p in parts[1:] if p] + ([tx.PUBLIC_TOKEN] if pk in public else [])
+                    ),
+                    body=with_bigrams(tx.segment(body)) if body else "",
                     text=display,
                     doc_number=tx.normalize(doc_no)[:100] if doc_no else "",
                     text_chars=len(body),
                 )
             )
         return out
+
+
+def _public_ids(ids: list[int]) -> set[int]:
+    """Those of ``ids`` the public may see, by ``visible_items`` itself (one rule)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    if not ids:
+        return set()
+    return set(
+        visible_items(AnonymousUser())
+        .filter(pk__range=(ids[0], ids[-1]))
+        .filter(pk__in=ids)
+        .values_list("pk", flat=True)
+    )
 
 
 def index_items(ids: Iterable[int]) -> int:
@@ -241,12 +262,13 @@ def index_items(ids: Iterable[int]) -> int:
         chunk = ids[start : start + BATCH]
         records = list(Item.objects.filter(pk__in=chunk).order_by("pk").values_list(*_ITEM_FIELDS))
         found = {r[0] for r in records}
-        rows = builder.rows(records, _texts_for(sorted(found)))
+        rows = builder.rows(records, _texts_for(sorted(found)), _public_ids(sorted(found)))
         with transaction.atomic():
             backend.write(rows)
             gone = [pk for pk in chunk if pk not in found]
             if gone:
                 backend.delete(gone)
+            _bump_generation()
         done += len(rows)
     return done
 
@@ -258,7 +280,9 @@ def index_item(item_id: int) -> None:
 
 def remove_item(item_id: int) -> None:
     """Drop one item from the index."""
-    get_backend().delete([int(item_id)])
+    with transaction.atomic():
+        get_backend().delete([int(item_id)])
+        _bump_generation()
 
 
 def index_items_on_commit(ids: Iterable[int] | Callable[[], Iterable[int]]) -> None:
@@ -297,14 +321,19 @@ def reindex_all(progress=None) -> int:
             if not records:
                 break
             last = records[-1][0]
-            texts = _texts_for([r[0] for r in records]) if _has_texts() else {}
-            backend.write(builder.rows(records, texts), fresh=True)
+            batch = [r[0] for r in records]
+            texts = _texts_for(batch) if _has_texts() else {}
+            backend.write(builder.rows(records, texts, _public_ids(batch)), fresh=True)
             done += len(records)
             if progress is not None:
                 rate = done / max(time.monotonic() - started, 1e-6)
                 progress.set(done, max(total, done))
                 progress.message(_("%(rate)d 件/秒") % {"rate": rate})
         backend.optimize()
+        # Every entry is now in the current format: searches may rely on its tokens.
+        IndexState.objects.update_or_create(key=FORMAT_KEY, defaults={"value": str(FORMAT)})
+        _bump_generation()
+    _index_current.cache_clear()
     from django.db import connection
 
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
@@ -322,6 +351,31 @@ def _has_texts() -> bool:
 
 
 # --- searching -------------------------------------------------------------------------------
+
+#: The index format 索引格式 written by this code: 2 = the public-scope token
+#: (text.PUBLIC_TOKEN) and character bigrams (text.bigrams) besides the single characters.
+#: IndexState "format" says which format every entry is in; an older index (an upgrade) is
+#: searched the old way until ``lantai search-reindex`` rebuilds it.
+FORMAT = 2
+FORMAT_KEY = "format"
+
+
+@lru_cache(maxsize=1)
+def _format_cached() -> bool:
+    value = IndexState.objects.filter(key=FORMAT_KEY).values_list("value", flat=True).first()
+    return value is not None and value.isdigit() and int(value) >= FORMAT
+
+
+def _index_current() -> bool:
+    """Whether every index entry is in the current FORMAT. Once true it stays true (every
+    write uses the current format), so only a true answer is kept in the process."""
+    current = _format_cached()
+    if not current:
+        _format_cached.cache_clear()
+    return current
+
+
+_index_current.cache_clear = _format_cached.cache_clear  # type: ignore[attr-defined]
 
 
 def _as_int(value: Any, label: str, *, low: int = 1, high: int = 2**31 - 1) -> int:
@@ -413,12 +467,41 @@ def exact_limit() -> int:
 _NARROW = {"fonds", "year", "unit"}
 
 
-def _id_range(qs: QuerySet) -> tuple[int | None, int | None]:
-    """Lowest and highest id in ``qs`` (two index lookups for a filtered set)."""
-    from django.db.models import Max, Min
+_where_cache: dict[tuple, tuple[str, list]] = {}
 
-    bounds = qs.order_by().aggregate(lo=Min("pk"), hi=Max("pk"))
-    return bounds["lo"], bounds["hi"]
+
+def _scope_where(user, qs: QuerySet, filters: dict[str, Any]) -> tuple[str, list]:
+    """``qs``'s conditions as SQL, compiled once per process for each visibility scope and
+    set of filters: compiling visible_items' rules through the ORM takes ~1.5 ms, longer than
+    most of the queries that use them. The SQL depends only on the scope's name
+    (``visibility_key``: it changes with the user's roles, unit and fonds) and the filters."""
+    from django.db import connection
+
+    from lantai.holdings.services import visibility_key
+    from lantai.search.backends import compiled_where
+
+    key = (connection.vendor, visibility_key(user), tuple(sorted(filters.items())))
+    found = _where_cache.get(key)
+    if found is None:
+        if len(_where_cache) > 2_000:
+            _where_cache.clear()
+        found = _where_cache[key] = compiled_where(qs)
+    return found
+
+
+def _id_range(where: tuple[str, list]) -> tuple[int | None, int | None]:
+    """Lowest and highest id of the items matching ``where`` (two index lookups for a filtered
+    set)."""
+    from django.db import connection
+
+    sql, params = where
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT MIN("id"), MAX("id") FROM "holdings_item" WHERE {sql or "1=1"}',  # noqa: S608
+            params,
+        )
+        low, high = cursor.fetchone()
+    return low, high
 
 
 def _grouped(rows: list[tuple]) -> list[tuple]:
@@ -463,22 +546,8 @@ def _count_and_facets(rows: Iterable[tuple]) -> tuple[int, dict[str, list[tuple[
     for name in FACETS:
         top = sorted(counters[name].items(), key=lambda e: (-e[1], str(e[0])))[:FACET_LIMIT]
         values = [value for value, _n in top]
-        if name == "fonds":
-            labels = {
-                pk: f"{code} {nm}"
-                for pk, code, nm in Fonds.objects.filter(pk__in=values).values_list(
-                    "pk", "code", "name"
-                )
-            }
-        elif name == "category":
-            labels = {
-                pk: f"{code} {nm}"
-                for pk, code, nm in Category.objects.filter(pk__in=values).values_list(
-                    "pk", "code", "name"
-                )
-            }
-        elif name == "unit":
-            labels = dict(Unit.objects.filter(pk__in=values).values_list("pk", "name"))
+        if name in ("fonds", "category", "unit"):
+            labels = _code_labels(name, values)
         elif name == "retention":
             labels = {k: str(v) for k, v in Retention.choices}
         elif name == "openness":
@@ -490,6 +559,41 @@ def _count_and_facets(rows: Iterable[tuple]) -> tuple[int, dict[str, list[tuple[
             entries.sort(key=lambda e: -e[0])
         out[name] = entries
     return total, out
+
+
+#: Labels of fonds, categories and units for the facets, kept this many seconds per process
+#: (a rename shows within that time; three queries fewer for every search).
+LABEL_SECONDS = 60.0
+_label_cache: dict[tuple[str, int], tuple[str, float]] = {}
+
+
+def _code_labels(name: str, values: list) -> dict:
+    """{pk: label} of these fonds / categories / units, from a short-lived process cache."""
+    now = time.monotonic()
+    labels, missing = {}, []
+    for value in values:
+        entry = _label_cache.get((name, value))
+        if entry is not None and entry[1] > now:
+            labels[value] = entry[0]
+        else:
+            missing.append(value)
+    if missing:
+        if name == "unit":
+            found = dict(Unit.objects.filter(pk__in=missing).values_list("pk", "name"))
+        else:
+            model = Fonds if name == "fonds" else Category
+            found = {
+                pk: f"{code} {nm}"
+                for pk, code, nm in model.objects.filter(pk__in=missing).values_list(
+                    "pk", "code", "name"
+                )
+            }
+        if len(_label_cache) > 10_000:
+            _label_cache.clear()
+        for pk, label in found.items():
+            _label_cache[(name, pk)] = (label, now + LABEL_SECONDS)
+        labels.update(found)
+    return labels
 
 
 def _order(qs: QuerySet, sort: str, scored: bool) -> QuerySet:
@@ -507,7 +611,9 @@ def _order(qs: QuerySet, sort: str, scored: bool) -> QuerySet:
 def _exact_ids(qs: QuerySet, raw: str) -> list[int]:
     """Items whose 档号 or 文号 is exactly the query (they rank first)."""
     candidate = tx.exact_candidate(raw)
-    if candidate is None:
+    # Every 档号 (… 年度 … 件号) and every 文号 (〔年份〕序号) holds digits: a query without any
+    # cannot be one, and most queries are spared two lookups.
+    if candidate is None or not any(ch.isdigit() for ch in candidate):
         return []
     # Look the code up in its own indexes first (unique 档号, 文号 of the documents), then
     # keep those ``qs`` (the visible items) holds: a handful of rows. Joined to the full-text
@@ -523,6 +629,26 @@ def _exact_ids(qs: QuerySet, raw: str) -> list[int]:
     return list(qs.filter(pk__in=ids).order_by("pk").values_list("pk", flat=True)[:20])
 
 
+GENERATION_KEY = "generation"
+
+
+def _bump_generation() -> None:
+    """Mark every cached result stale 结果缓存失效: the index changed (an item indexed or
+    removed, and with it what some scope may see). A random value rather than a counter, so
+    that a rolled-back transaction can never bring back a value already used."""
+    import uuid
+
+    IndexState.objects.update_or_create(
+        key=GENERATION_KEY, defaults={"value": uuid.uuid4().hex[:16]}
+    )
+
+
+def _cache_seconds() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "LANTAI_SEARCH_CACHE_SECONDS", 0) or 0)
+
+
 def search(
     user,
     query: str,
@@ -536,7 +662,93 @@ def search(
     """Search the items ``user`` may see 检索. ``query`` syntax: words separated by spaces all
     occur; ``"..."`` phrase; ``-word`` or ``NOT word`` excluded; an empty query lists
     everything visible (with filters). Raises SearchQueryError with a Chinese message for a
-    query or filter that cannot be run."""
+    query or filter that cannot be run.
+
+    Results are kept in the "search" cache (``LANTAI_SEARCH_CACHE_SECONDS``, default 300; 0
+    switches it off) per visibility scope (``holdings.services.visibility_key``: all members
+    of the public share one entry), language and index generation — any index write starts
+    a new generation, so a saved, opened or closed item is never answered from an older
+    result. A cached page is checked against ``visible_items`` before it is returned (a bulk
+    change that bypassed the index cannot show what the user may no longer see)."""
+    seconds = _cache_seconds()
+    # Only full-text queries: a filters-only listing reads the item table, not the index, so
+    # the index generation does not follow its changes (and it is bounded anyway).
+    if seconds <= 0 or not str(query or "").strip():
+        return _search(
+            user, query, filters=filters, sort=sort, page=page, per_page=per_page, facets=facets
+        )
+    import hashlib
+
+    from django.core.cache import caches
+    from django.utils import translation
+
+    from lantai.holdings.services import visibility_key
+
+    started = time.monotonic()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM search_indexstate WHERE key = %s", [GENERATION_KEY])
+        row = cursor.fetchone()
+    generation = row[0] if row else "0"
+    spec = repr(
+        (
+            str(query or "").strip(),
+            sorted((str(k), str(v)) for k, v in (filters or {}).items() if v not in (None, "")),
+            str(sort),
+            str(page),
+            str(per_page),
+            bool(facets),
+        )
+    )
+    key = (
+        "s:"
+        + hashlib.sha256(
+            f"{FORMAT}|{generation}|{visibility_key(user)}|{translation.get_language()}|{spec}".encode()
+        ).hexdigest()
+    )
+    cache = caches["search"]
+    cached = cache.get(key)
+    if isinstance(cached, SearchResult):
+        ids = [hit.item_id for hit in cached.hits]
+        still = _still_visible(user, ids)
+        if len(still) == len(set(ids)):
+            cached.seconds = time.monotonic() - started
+            return cached
+    result = _search(
+        user, query, filters=filters, sort=sort, page=page, per_page=per_page, facets=facets
+    )
+    cache.set(key, result, timeout=seconds)
+    return result
+
+
+def _still_visible(user, ids: list[int]) -> set[int]:
+    """Those of ``ids`` that ``user`` may see now (a cached page's check)."""
+    from django.db import connection
+
+    if not ids:
+        return set()
+    sql, params = _scope_where(user, visible_items(user, per_row=True), {})
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT "id" FROM "holdings_item" WHERE "id" IN ({marks})'  # noqa: S608
+            + (f" AND ({sql})" if sql else ""),
+            [*ids, *params],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _search(
+    user,
+    query: str,
+    *,
+    filters: dict | None,
+    sort: str,
+    page: int,
+    per_page: int,
+    facets: bool,
+) -> SearchResult:
     started = time.monotonic()
     if sort not in SORTS:
         raise SearchQueryError(_("排序方式不正确：%(s)s") % {"s": str(sort)[:20]})
@@ -548,13 +760,21 @@ def search(
             _("只能翻到前 %(n)d 条结果，请增加检索词或筛选条件。") % {"n": MAX_RESULTS_WINDOW}
         )
     parsed = parse_query(query)
-    base, _cleaned = _apply_filters(visible_items(user), filters)
+    # What the index is asked: bigram phrases, and for the public scope (visible_items' own
+    # test) the public token, so the index skips what the public cannot see — visible_items
+    # below still decides. ``parsed`` stays as typed, for highlighting.
+    asked = parsed
+    if not parsed.empty and _index_current():
+        asked = tx.index_query(parsed)
+        if user is not None and not has(user, VIEW):
+            asked.required = [tx.PUBLIC_TOKEN]
+    base, _cleaned = _apply_filters(visible_items(user, per_row=not parsed.empty), filters)
     backend = get_backend()
     if parsed.empty:
         matched = base
         scored = False
     else:
-        matched = backend.match(base, parsed, score=(sort == "relevance"))
+        matched = backend.match(base, asked, score=(sort == "relevance"))
         scored = sort == "relevance"
     page_ids: list[int] = []
     scores: dict[int, float] = {}
@@ -581,16 +801,20 @@ def search(
         # total is a lower bound ("more than N"), the facets count the sample, relevance
         # ranks the sample, and a date sort walks the items by date (see date_page).
         limit = exact_limit()
-        id_range = _id_range(base) if _cleaned.keys() & _NARROW else None
+        where = _scope_where(user, base, _cleaned)
+        id_range = _id_range(where) if _cleaned.keys() & _NARROW else None
         if id_range is not None and id_range[0] is None:
             id_range = (0, 0)  # nothing visible under these filters
+        # The date only when a date sort may need it (it is parsed for every row).
+        columns = _CANDIDATE_COLUMNS if sort != "relevance" else _FACET_COLUMNS
         rows = backend.candidates(
             base,
-            parsed,
-            columns=_CANDIDATE_COLUMNS,
+            asked,
+            columns=columns,
             limit=limit + 1,
             score=False,
             id_range=id_range,
+            where=where,
         )
         complete = len(rows) <= limit
         rows = rows[:limit]
@@ -598,12 +822,18 @@ def search(
             if complete:
                 # All the matches are here: rank them by BM25 / ts_rank.
                 ranked = backend.candidates(
-                    base, parsed, columns=(), limit=limit, score=True, id_range=id_range
+                    base,
+                    asked,
+                    columns=(),
+                    limit=limit,
+                    score=True,
+                    id_range=id_range,
+                    where=where,
                 )
                 weight = {row[0]: float(row[1]) for row in ranked}
             else:
                 # Too many to weigh every term's matches: title 题名 matches first.
-                in_title = backend.title_matches(parsed, [row[0] for row in rows])
+                in_title = backend.title_matches(asked, [row[0] for row in rows])
                 weight = {row[0]: (1.0 if row[0] in in_title else 0.5) for row in rows}
             rows = [(row[0], weight.get(row[0], 0.0), *row[2:]) for row in rows]
         total = len(rows)
@@ -633,7 +863,12 @@ def search(
             else:
                 # The date page may meet an exact hit shown first: fetch a few more.
                 more = backend.date_page(
-                    base, parsed, sort=sort, offset=rest_offset, limit=need + len(exact)
+                    base,
+                    asked,
+                    sort=sort,
+                    offset=rest_offset,
+                    limit=need + len(exact),
+                    where=where,
                 )
                 page_ids += [pk for pk in more if pk not in set(exact)][:need]
         if exact and scored:
@@ -660,42 +895,46 @@ def search(
 def _hits(ids: list[int], parsed, scores: dict[int, float], exact: set[int]) -> list[Hit]:
     if not ids:
         return []
-    items = {
-        item.pk: item
-        for item in Item.objects.filter(pk__in=ids)
-        .select_related("fonds", "category")
-        .only(
-            "pk",
-            "reference_code",
-            "title",
-            "date",
-            "year",
-            "openness",
-            "fonds__code",
-            "category__code",
+    # Plain SQL and rows, not the ORM and model instances: this runs for every search, and
+    # building the two queries cost more than running them.
+    from django.db import connection
+
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.id, i.reference_code, i.title, i.date, i.year, i.openness, f.code, c.code "  # noqa: S608
+            "FROM holdings_item i JOIN holdings_fonds f ON f.id = i.fonds_id "
+            f"JOIN holdings_category c ON c.id = i.category_id WHERE i.id IN ({marks})",
+            ids,
         )
-    }
-    texts = dict(SearchDocument.objects.filter(item_id__in=ids).values_list("item_id", "text"))
+        items = {row[0]: row for row in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT item_id, text FROM {SearchDocument._meta.db_table} "  # noqa: S608
+            f"WHERE item_id IN ({marks})",
+            ids,
+        )
+        texts = dict(cursor.fetchall())
     phrases = parsed.positive
     hits = []
     for pk in ids:
-        item = items.get(pk)
-        if item is None:
+        row = items.get(pk)
+        if row is None:
             continue
+        _pk, reference_code, title, date_, year, openness, fonds_code, category_code = row
         body = texts.get(pk, "")
         hits.append(
             Hit(
                 item_id=pk,
-                reference_code=item.reference_code,
-                title=item.title,
+                reference_code=reference_code,
+                title=title,
                 snippet_html=mark_safe(tx.highlight(body, phrases, width=SNIPPET_CHARS)),
-                date=item.date,
-                year=item.year,
-                fonds_code=item.fonds.code,
-                category_code=item.category.code,
+                date=date_,
+                year=year,
+                fonds_code=fonds_code,
+                category_code=category_code,
                 score=float(scores.get(pk) or 0.0),
-                title_html=mark_safe(tx.highlight(item.title, phrases)),
-                openness=item.openness,
+                title_html=mark_safe(tx.highlight(title, phrases)),
+                openness=openness,
                 exact=pk in exact,
             )
         )

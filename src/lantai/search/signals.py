@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from lantai.holdings.models import Fonds, FondsName, Item, Series
+from lantai.holdings.models import Fonds, FondsName, Item, Series, Volume
 from lantai.storage.models import Component, ComponentRole
 
 # A rename of a fonds with more items than this is left to a background reindex job.
@@ -93,3 +93,21 @@ def _series_saved(
         index_items(Item.objects.filter(series_id=series_id).values_list("pk", flat=True))
 
     transaction.on_commit(run)
+
+
+@receiver(post_save, sender=Volume)
+def _volume_saved(
+    sender, instance: Volume, created: bool = False, raw: bool = False, **kwargs
+) -> None:
+    # A volume opened or closed changes which of its items the public may see, and so their
+    # public-scope token (text.PUBLIC_TOKEN). A new volume's items are indexed on their own.
+    if raw or created:
+        return
+    volume_id = instance.pk
+
+    def items() -> list[int]:
+        return list(Item.objects.filter(volume_id=volume_id).values_list("pk", flat=True))
+
+    from lantai.search.services import index_items_on_commit
+
+    index_items_on_commit(items)

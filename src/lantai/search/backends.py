@@ -35,6 +35,7 @@ class IndexRow:
     text: str  # original catalog fields + full text
     doc_number: str  # normalised 文号
     text_chars: int
+    vector: str = ""  # PostgreSQL: the tsvector text, when already built (rebuild workers)
 
 
 def only_table(qs: QuerySet) -> bool:
@@ -469,7 +470,7 @@ class PostgresBackend(Backend):
                 "indexed_at = EXCLUDED.indexed_at, vector = EXCLUDED.vector"
             )
         values = [
-            (*_doc_values(row, now), tsvector_literal(row.title, row.meta, row.body))
+            (*_doc_values(row, now), row.vector or tsvector_literal(row.title, row.meta, row.body))
             for row in rows
         ]
         with connection.cursor() as cursor:

@@ -301,40 +301,165 @@ def index_items_on_commit(ids: Iterable[int] | Callable[[], Iterable[int]]) -> N
     transaction.on_commit(run)
 
 
+#: A rebuild of at least this many items builds the entries in worker processes while this
+#: one writes them: normalising, segmenting, bigrams and PostgreSQL's tsvector text are
+#: Python work that one process cannot spread over the cores.
+PARALLEL_MIN_ITEMS = 50_000
+
+
+def reindex_workers() -> int:
+    """Worker processes for a rebuild: ``LANTAI_SEARCH_REINDEX_WORKERS`` (settings or
+    environment; 0 or 1: none), by default the number of cores."""
+    import os
+
+    from django.conf import settings
+
+    value = getattr(settings, "LANTAI_SEARCH_REINDEX_WORKERS", None)
+    if value is None:
+        value = os.environ.get("LANTAI_SEARCH_REINDEX_WORKERS")
+    try:
+        return max(0, int(value)) if value not in (None, "") else (os.cpu_count() or 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _serial_batches(builder: _Builder, has_texts: bool) -> Iterable[list[IndexRow]]:
+    last = 0
+    while True:
+        records = list(
+            Item.objects.filter(pk__gt=last).order_by("pk").values_list(*_ITEM_FIELDS)[:BATCH]
+        )
+        if not records:
+            return
+        last = records[-1][0]
+        batch = [r[0] for r in records]
+        texts = _texts_for(batch) if has_texts else {}
+        yield builder.rows(records, texts, _public_ids(batch))
+
+
+def _id_ranges() -> list[tuple[int, int | None]]:
+    """(first, last) ids of consecutive batches of BATCH items; the last one open-ended, so
+    that items added meanwhile are still taken."""
+    ranges: list[tuple[int, int | None]] = []
+    low = 0
+    while True:
+        edge = (
+            Item.objects.filter(pk__gt=low)
+            .order_by("pk")
+            .values_list("pk", flat=True)[BATCH - 1 : BATCH]
+            .first()
+        )
+        if edge is None:
+            ranges.append((low + 1, None))
+            return ranges
+        ranges.append((low + 1, edge))
+        low = edge
+
+
+_worker_state: dict[str, Any] = {}
+
+
+def _worker_init(has_texts: bool) -> None:
+    # A forked child: the parent closed its connections first, so Django opens new ones.
+    _worker_state["builder"] = _Builder()
+    _worker_state["has_texts"] = has_texts
+
+
+def _build_range(bounds: tuple[int, int | None]) -> list[IndexRow]:
+    """One batch's entries, built in a worker process (PostgreSQL's tsvector text included)."""
+    from django.db import connection
+
+    low, high = bounds
+    items = Item.objects.filter(pk__gte=low)
+    if high is not None:
+        items = items.filter(pk__lte=high)
+    records = list(items.order_by("pk").values_list(*_ITEM_FIELDS))
+    batch = [r[0] for r in records]
+    texts = _texts_for(batch) if _worker_state["has_texts"] else {}
+    rows = _worker_state["builder"].rows(records, texts, _public_ids(batch))
+    if connection.vendor == "postgresql":
+        from lantai.search.backends import tsvector_literal
+
+        for row in rows:
+            row.vector = tsvector_literal(row.title, row.meta, row.body)
+    return rows
+
+
+def _parallel_batches(workers: int, has_texts: bool):
+    """Batches built by ``workers`` forked processes, in id order, at most two per worker
+    waiting (so a slow writer never piles the whole index up in memory). The pool starts
+    here, before the caller opens its transaction: no connection may cross the fork."""
+    import multiprocessing
+
+    from django.db import connections
+
+    ranges = _id_ranges()
+    connections.close_all()
+    pool = multiprocessing.get_context("fork").Pool(
+        workers, initializer=_worker_init, initargs=(has_texts,)
+    )
+    return pool, _pooled(pool, iter(ranges), workers)
+
+
+def _pooled(pool, ranges, workers: int) -> Iterable[list[IndexRow]]:
+    from collections import deque
+
+    try:
+        pending: deque = deque()
+        for bounds in ranges:
+            pending.append(pool.apply_async(_build_range, (bounds,)))
+            if len(pending) >= workers * 2:
+                break
+        while pending:
+            rows = pending.popleft().get()
+            bounds = next(ranges, None)
+            if bounds is not None:
+                pending.append(pool.apply_async(_build_range, (bounds,)))
+            yield rows
+    finally:
+        pool.terminate()
+        pool.join()
+
+
 def reindex_all(progress=None) -> int:
     """Rebuild the whole index 重建索引 in one transaction (searches see the old index until
-    it commits). ``progress``: a core.progress ProgressLine (or None). Returns items indexed."""
+    it commits). ``progress``: a core.progress ProgressLine (or None). Returns items indexed.
+    Large rebuilds build the entries in ``reindex_workers()`` processes (not inside an
+    outer transaction, whose uncommitted items they could not read)."""
+    from django.db import connection
+
     backend = get_backend()
-    builder = _Builder()
     total = Item.objects.count()
     if progress is not None:
         progress.set(0, total)
+    has_texts = _has_texts()
+    workers = reindex_workers()
+    pool = None
+    if workers > 1 and total >= PARALLEL_MIN_ITEMS and not connection.in_atomic_block:
+        pool, batches = _parallel_batches(workers, has_texts)
+    else:
+        batches = _serial_batches(_Builder(), has_texts)
     done = 0
-    last = 0
     started = time.monotonic()
-    with transaction.atomic():
-        backend.clear()
-        while True:
-            records = list(
-                Item.objects.filter(pk__gt=last).order_by("pk").values_list(*_ITEM_FIELDS)[:BATCH]
-            )
-            if not records:
-                break
-            last = records[-1][0]
-            batch = [r[0] for r in records]
-            texts = _texts_for(batch) if _has_texts() else {}
-            backend.write(builder.rows(records, texts, _public_ids(batch)), fresh=True)
-            done += len(records)
-            if progress is not None:
-                rate = done / max(time.monotonic() - started, 1e-6)
-                progress.set(done, max(total, done))
-                progress.message(_("%(rate)d 件/秒") % {"rate": rate})
-        backend.optimize()
-        # Every entry is now in the current format: searches may rely on its tokens.
-        IndexState.objects.update_or_create(key=FORMAT_KEY, defaults={"value": str(FORMAT)})
-        _bump_generation()
+    try:
+        with transaction.atomic():
+            backend.clear()
+            for rows in batches:
+                backend.write(rows, fresh=True)
+                done += len(rows)
+                if progress is not None:
+                    rate = done / max(time.monotonic() - started, 1e-6)
+                    progress.set(done, max(total, done))
+                    progress.message(_("%(rate)d 件/秒") % {"rate": rate})
+            backend.optimize()
+            # Every entry is now in the current format: searches may rely on its tokens.
+            IndexState.objects.update_or_create(key=FORMAT_KEY, defaults={"value": str(FORMAT)})
+            _bump_generation()
+    finally:
+        if pool is not None:  # also when a write failed: no worker outlives the rebuild
+            pool.terminate()
+            pool.join()
     _index_current.cache_clear()
-    from django.db import connection
 
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Fresh statistics and a visibility map for the rebuilt table (outside any

@@ -228,32 +228,17 @@ def test_bigram_search_equals_unigram_search_and_brute_force(plain_fonds, monkey
 LONG = ("天地玄黄宇宙洪荒日月盈昃辰宿列张" * 600)[:9000] + "鸿鹄之志"
 
 
-def _xfail_on_postgres(request, reason: str) -> None:
-    if connection.vendor == "postgresql":
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
-
-
-def test_a_phrase_deep_in_a_long_field_is_found_as_its_characters_are(plain_fonds, request):
+def test_a_phrase_deep_in_a_long_field_is_found_as_its_characters_are(plain_fonds):
     items = make_items(plain_fonds, [{"title": "长备注", "notes": LONG}])
     set_format("1")
     assert hits(None, "鸿鹄之志") == brute(items, ["鸿鹄之志"]) == set(items)
     set_format("2")
     assert hits(None, "鸿") == set(items)
-    _xfail_on_postgres(
-        request,
-        "a tsvector keeps positions up to 16383; a field's bigrams follow all its "
-        "characters, so those of its second half are cut off",
-    )
     assert hits(None, "鸿鹄之志") == set(items)
 
 
-def test_an_item_with_long_catalog_fields_keeps_its_public_token(plain_fonds, request):
+def test_an_item_with_long_catalog_fields_keeps_its_public_token(plain_fonds):
     items = make_items(plain_fonds, [{"title": "长备注", "notes": LONG}])
-    _xfail_on_postgres(
-        request,
-        "the public token is the last token of the catalog column: past position 16383 "
-        "it is dropped and the public finds the item by no query at all",
-    )
     assert public_tokened() == public_ids() == set(items)
     assert hits(AnonymousUser(), "长备注") == set(items)
 

@@ -1,10 +1,11 @@
 """The PostgreSQL tsvector literal is built from the same tokens as the FTS5 index
-(``text.tokens``), with positions, weights and a gap at every field separator."""
+(``text.tokens``), with positions, weights and a gap at every field separator, and the
+character bigrams of adjacent CJK characters at the first one's position."""
 
 from __future__ import annotations
 
 from lantai.search.backends import tsvector_literal
-from lantai.search.text import FIELD_SEP, join_fields, segment, tokens
+from lantai.search.text import FIELD_SEP, _is_cjk_char, join_fields, segment, tokens
 
 
 def _reference(title: str, meta: str, body: str) -> str:
@@ -12,11 +13,19 @@ def _reference(title: str, meta: str, body: str) -> str:
     pos = 0
     for text, weight in ((title, "A"), (meta, "B"), (body, "")):
         pos += 1
+        prev = ""
         for tok in tokens(text):
             pos += 1
             if tok == FIELD_SEP:
+                prev = ""
                 continue
             positions.setdefault(tok[:200], []).append(f"{pos}{weight}")
+            if _is_cjk_char(tok):
+                if prev:
+                    positions.setdefault(prev + tok, []).append(f"{pos - 1}{weight}")
+                prev = tok
+            else:
+                prev = ""
     return " ".join(f"'{tok}':{','.join(slots)}" for tok, slots in positions.items())
 
 

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet
 
-from lantai.search.text import _TOKEN_RE, FIELD_SEP, PUBLIC_TOKEN, ParsedQuery
+from lantai.search.text import (
+    _TOKEN_RE,
+    FIELD_SEP,
+    PUBLIC_TOKEN,
+    ParsedQuery,
+    _is_cjk_char,
+    with_bigrams,
+)
 
 DOC_TABLE = "search_searchdocument"
 FTS_TABLE = "search_fts"
@@ -204,9 +211,19 @@ class SQLiteBackend(Backend):
                 "VALUES (%s, %s, %s, %s, %s)",
                 [_doc_values(row, now) for row in rows],
             )
+            # Each column followed by its character bigrams (text.with_bigrams): FTS5 keeps
+            # every position, so they may simply follow.
             cursor.executemany(
                 f"INSERT INTO {FTS_TABLE} (rowid, title, meta, body) VALUES (%s, %s, %s, %s)",  # noqa: S608
-                [(row.item_id, row.title, row.meta, row.body) for row in rows],
+                [
+                    (
+                        row.item_id,
+                        with_bigrams(row.title),
+                        with_bigrams(row.meta),
+                        with_bigrams(row.body),
+                    )
+                    for row in rows
+                ],
             )
 
     def clear(self) -> None:
@@ -421,10 +438,24 @@ def tsvector_literal(title: str, meta: str, body: str) -> str:
     The tokens are those of ``text.tokens`` (the FTS5 side's); this is the rebuild's hot loop,
     so the segmented text is split on spaces first — a chunk that is all letters/digits (every
     CJK character, every plain word) is one token as it stands, only the rest (``Z109-WS``)
-    goes through the token pattern."""
+    goes through the token pattern.
+
+    The columns hold single tokens only (text.with_bigrams is SQLite's); the character
+    bigrams (text.bigrams) are added here, each at the position of its first character, so
+    they share the positions (a tsvector keeps none past 16383) and ``'人民' <-> '民政'``
+    still means adjacent."""
     positions: dict[str, list[str]] = {}
     pos = 0
     findall = _TOKEN_RE.findall
+    cjk = _is_cjk_char
+
+    def add(tok: str, at: int, weight: str) -> None:
+        slots = positions.get(tok)
+        if slots is None:
+            positions[tok] = [f"{at}{weight}"]
+        elif len(slots) < _PG_MAX_LEXEME_POS:
+            slots.append(f"{at}{weight}")
+
     for text, weight in ((title, "A"), (meta, "B"), (body, "")):
         pos += 1  # gap between columns
         if not text:
@@ -432,6 +463,7 @@ def tsvector_literal(title: str, meta: str, body: str) -> str:
         for index, part in enumerate(text.split(FIELD_SEP)):
             if index:
                 pos += 1  # the separator holds a position
+            prev = ""  # the CJK character at pos - 1, if that is one
             for chunk in part.split():
                 whole = chunk.isalnum() or chunk == PUBLIC_TOKEN
                 for tok in (chunk,) if whole else findall(chunk):
@@ -440,11 +472,13 @@ def tsvector_literal(title: str, meta: str, body: str) -> str:
                         break
                     if len(tok) > 200:
                         tok = tok[:200]
-                    slots = positions.get(tok)
-                    if slots is None:
-                        positions[tok] = [f"{pos}{weight}"]
-                    elif len(slots) < _PG_MAX_LEXEME_POS:
-                        slots.append(f"{pos}{weight}")
+                    add(tok, pos, weight)
+                    if cjk(tok):
+                        if prev:
+                            add(prev + tok, pos - 1, weight)
+                        prev = tok
+                    else:
+                        prev = ""
     return " ".join([f"'{tok}':{','.join(slots)}" for tok, slots in positions.items()])
 
 

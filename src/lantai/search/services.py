@@ -25,7 +25,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
@@ -203,7 +202,7 @@ class _Builder:
     def rows(self, records: list[tuple], texts: dict[int, str], public: set[int]) -> list[IndexRow]:
         """``public``: the ids among ``records`` the public may see (they get PUBLIC_TOKEN)."""
         out = []
-        segment_fields, sep, with_bigrams = tx.segment_fields, f" {tx.FIELD_SEP} ", tx.with_bigrams
+        segment_fields, sep = tx.segment_fields, f" {tx.FIELD_SEP} "
         for pk, title, code, doc_no, resp, keywords, notes, extra, fonds_id, series_id in records:
             own = [code or "", doc_no, resp, keywords, notes, *_extra_values(extra or {})]
             own = [v for v in own if v]
@@ -217,16 +216,15 @@ class _Builder:
             # One normalising pass over title + catalog fields (+ the 文号 once more, for the
             # exact-match column), split again at the separators.
             parts = segment_fields([title, *own, *names])
-            # Each field followed by its bigrams (text.with_bigrams).
-            parts = [with_bigrams(p) if p else p for p in parts]
             out.append(
                 IndexRow(
                     item_id=pk,
                     title=parts[0],
+                    # The scope token first: PostgreSQL keeps no position past 16383.
                     meta=sep.join(
-                        [p for p in parts[1:] if p] + ([tx.PUBLIC_TOKEN] if pk in public else [])
+                        ([tx.PUBLIC_TOKEN] if pk in public else []) + [p for p in parts[1:] if p]
                     ),
-                    body=with_bigrams(tx.segment(body)) if body else "",
+                    body=tx.segment(body) if body else "",
                     text=display,
                     doc_number=tx.normalize(doc_no)[:100] if doc_no else "",
                     text_chars=len(body),
@@ -485,22 +483,29 @@ FORMAT = 2
 FORMAT_KEY = "format"
 
 
-@lru_cache(maxsize=1)
-def _format_cached() -> bool:
-    value = IndexState.objects.filter(key=FORMAT_KEY).values_list("value", flat=True).first()
-    return value is not None and value.isdigit() and int(value) >= FORMAT
+_format_seen: dict[str, float] = {}
+#: How long a process trusts "the index is current" before asking again (a database
+#: restored from an older backup may hold an older format).
+FORMAT_SECONDS = 60.0
 
 
 def _index_current() -> bool:
-    """Whether every index entry is in the current FORMAT. Once true it stays true (every
-    write uses the current format), so only a true answer is kept in the process."""
-    current = _format_cached()
-    if not current:
-        _format_cached.cache_clear()
+    """Whether every index entry is in the current FORMAT (one small query at most every
+    FORMAT_SECONDS per process when it is; every time when it is not, so a rebuild takes
+    effect at once)."""
+    now = time.monotonic()
+    if _format_seen.get("until", 0.0) > now:
+        return True
+    value = IndexState.objects.filter(key=FORMAT_KEY).values_list("value", flat=True).first()
+    current = value is not None and value.isdigit() and int(value) >= FORMAT
+    if current:
+        _format_seen["until"] = now + FORMAT_SECONDS
+    else:
+        _format_seen.clear()
     return current
 
 
-_index_current.cache_clear = _format_cached.cache_clear  # type: ignore[attr-defined]
+_index_current.cache_clear = _format_seen.clear  # type: ignore[attr-defined]
 
 
 def _as_int(value: Any, label: str, *, low: int = 1, high: int = 2**31 - 1) -> int:

@@ -42,7 +42,9 @@ class IndexRow:
     text: str  # original catalog fields + full text
     doc_number: str  # normalised 文号
     text_chars: int
-    vector: str = ""  # PostgreSQL: the tsvector text, when already built (rebuild workers)
+    #: What the backend writes, when already built (``Backend.prepare``, in rebuild workers):
+    #: SQLite's three FTS columns with their bigrams, or PostgreSQL's tsvector text.
+    prepared: tuple | str | None = None
 
 
 def only_table(qs: QuerySet) -> bool:
@@ -71,6 +73,10 @@ class Backend:
     def write(self, rows: list[IndexRow], *, fresh: bool = False) -> None:
         """Replace the index entries of these items (``fresh``: none exist yet)."""
         raise NotImplementedError
+
+    def prepare(self, row: IndexRow) -> None:
+        """Build what ``write`` will store for ``row`` (Python work a rebuild does in its
+        worker processes)."""
 
     def delete(self, ids: list[int]) -> None:
         with connection.cursor() as cursor:
@@ -215,16 +221,17 @@ class SQLiteBackend(Backend):
             # every position, so they may simply follow.
             cursor.executemany(
                 f"INSERT INTO {FTS_TABLE} (rowid, title, meta, body) VALUES (%s, %s, %s, %s)",  # noqa: S608
-                [
-                    (
-                        row.item_id,
-                        with_bigrams(row.title),
-                        with_bigrams(row.meta),
-                        with_bigrams(row.body),
-                    )
-                    for row in rows
-                ],
+                [(row.item_id, *self._columns(row)) for row in rows],
             )
+
+    @staticmethod
+    def _columns(row: IndexRow) -> tuple:
+        if isinstance(row.prepared, tuple):
+            return row.prepared
+        return (with_bigrams(row.title), with_bigrams(row.meta), with_bigrams(row.body))
+
+    def prepare(self, row: IndexRow) -> None:
+        row.prepared = self._columns(row)
 
     def clear(self) -> None:
         with connection.cursor() as cursor:
@@ -503,10 +510,7 @@ class PostgresBackend(Backend):
                 "doc_number = EXCLUDED.doc_number, text_chars = EXCLUDED.text_chars, "
                 "indexed_at = EXCLUDED.indexed_at, vector = EXCLUDED.vector"
             )
-        values = [
-            (*_doc_values(row, now), row.vector or tsvector_literal(row.title, row.meta, row.body))
-            for row in rows
-        ]
+        values = [(*_doc_values(row, now), self._vector(row)) for row in rows]
         with connection.cursor() as cursor:
             if fresh:
                 # A rebuild: COPY is several times quicker than INSERTs (the server parses
@@ -521,6 +525,15 @@ class PostgresBackend(Backend):
                         copy.write_row(value)
             else:
                 cursor.executemany(sql, values)
+
+    @staticmethod
+    def _vector(row: IndexRow) -> str:
+        if isinstance(row.prepared, str):
+            return row.prepared
+        return tsvector_literal(row.title, row.meta, row.body)
+
+    def prepare(self, row: IndexRow) -> None:
+        row.prepared = self._vector(row)
 
     def clear(self) -> None:
         with connection.cursor() as cursor:

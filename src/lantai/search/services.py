@@ -364,8 +364,7 @@ def _worker_init(has_texts: bool) -> None:
 
 
 def _build_range(bounds: tuple[int, int | None]) -> list[IndexRow]:
-    """One batch's entries, built in a worker process (PostgreSQL's tsvector text included)."""
-    from django.db import connection
+    """One batch's entries, built in a worker process (with what the backend writes)."""
 
     low, high = bounds
     items = Item.objects.filter(pk__gte=low)
@@ -375,11 +374,9 @@ def _build_range(bounds: tuple[int, int | None]) -> list[IndexRow]:
     batch = [r[0] for r in records]
     texts = _texts_for(batch) if _worker_state["has_texts"] else {}
     rows = _worker_state["builder"].rows(records, texts, _public_ids(batch))
-    if connection.vendor == "postgresql":
-        from lantai.search.backends import tsvector_literal
-
-        for row in rows:
-            row.vector = tsvector_literal(row.title, row.meta, row.body)
+    backend = get_backend()
+    for row in rows:
+        backend.prepare(row)
     return rows
 
 

@@ -420,7 +420,8 @@ def reindex_all(progress=None) -> int:
     """Rebuild the whole index 重建索引 in one transaction (searches see the old index until
     it commits). ``progress``: a core.progress ProgressLine (or None). Returns items indexed.
     Large rebuilds build the entries in ``reindex_workers()`` processes (not inside an
-    outer transaction, whose uncommitted items they could not read)."""
+    outer transaction, whose uncommitted items they could not read, nor from a threaded
+    process)."""
     from django.db import connection
 
     backend = get_backend()
@@ -430,7 +431,16 @@ def reindex_all(progress=None) -> int:
     has_texts = _has_texts()
     workers = reindex_workers()
     pool = None
-    if workers > 1 and total >= PARALLEL_MIN_ITEMS and not connection.in_atomic_block:
+    import threading
+
+    # Forked workers only from a single-threaded process (the command line): a child of a
+    # threaded one (a job worker) could inherit a lock another thread held.
+    if (
+        workers > 1
+        and total >= PARALLEL_MIN_ITEMS
+        and not connection.in_atomic_block
+        and threading.active_count() == 1
+    ):
         pool, batches = _parallel_batches(workers, has_texts)
     else:
         batches = _serial_batches(_Builder(), has_texts)

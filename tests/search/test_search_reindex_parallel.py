@@ -71,6 +71,9 @@ def test_worker_processes_build_the_same_index_as_one_process(items, monkeypatch
 
     monkeypatch.setattr(services, "PARALLEL_MIN_ITEMS", 100)
     monkeypatch.setenv("LANTAI_SEARCH_REINDEX_WORKERS", "2")
+    # Other tests of this process may have left threads behind (servers, consumers); the
+    # pool itself does not care, the guard is for locks held by real application threads.
+    monkeypatch.setattr(services, "_may_fork", lambda: True)
     started = []
     real = services._parallel_batches
 
@@ -86,12 +89,35 @@ def test_worker_processes_build_the_same_index_as_one_process(items, monkeypatch
     assert SearchDocument.objects.count() == 1200
 
 
+def test_a_threaded_process_rebuilds_in_one_process(items, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(services, "PARALLEL_MIN_ITEMS", 100)
+    monkeypatch.setenv("LANTAI_SEARCH_REINDEX_WORKERS", "2")
+    started = []
+    monkeypatch.setattr(services, "_parallel_batches", lambda *a: started.append(a))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert services.reindex_all() == 1200
+    finally:
+        stop.set()
+        other.join()
+    assert started == []
+    assert SearchDocument.objects.count() == 1200
+
+
 def test_a_failing_parallel_rebuild_leaves_the_old_index(items, monkeypatch):
     monkeypatch.setattr(services, "BATCH", 100)
     services.reindex_all()
     before = _snapshot()
     monkeypatch.setattr(services, "PARALLEL_MIN_ITEMS", 100)
     monkeypatch.setenv("LANTAI_SEARCH_REINDEX_WORKERS", "2")
+    monkeypatch.setattr(services, "_may_fork", lambda: True)
+    forked = []
+    real = services._parallel_batches
+    monkeypatch.setattr(services, "_parallel_batches", lambda *a: forked.append(a) or real(*a))
     backend = services.get_backend()
     calls = []
     real_write = type(backend).write
@@ -105,6 +131,7 @@ def test_a_failing_parallel_rebuild_leaves_the_old_index(items, monkeypatch):
     monkeypatch.setattr(type(backend), "write", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         services.reindex_all()
+    assert forked  # the worker processes built the batches
     monkeypatch.setattr(type(backend), "write", real_write)
     assert _snapshot() == before
     assert SearchDocument.objects.count() == 1200

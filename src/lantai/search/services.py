@@ -416,6 +416,14 @@ def _pooled(pool, ranges, workers: int) -> Iterable[list[IndexRow]]:
         pool.join()
 
 
+def _may_fork() -> bool:
+    """Forked workers only from a single-threaded process (the command line): the child of a
+    threaded one (a job worker, a server) could inherit a lock another thread held."""
+    import threading
+
+    return threading.active_count() == 1
+
+
 def reindex_all(progress=None) -> int:
     """Rebuild the whole index 重建索引 in one transaction (searches see the old index until
     it commits). ``progress``: a core.progress ProgressLine (or None). Returns items indexed.
@@ -431,15 +439,11 @@ def reindex_all(progress=None) -> int:
     has_texts = _has_texts()
     workers = reindex_workers()
     pool = None
-    import threading
-
-    # Forked workers only from a single-threaded process (the command line): a child of a
-    # threaded one (a job worker) could inherit a lock another thread held.
     if (
         workers > 1
         and total >= PARALLEL_MIN_ITEMS
         and not connection.in_atomic_block
-        and threading.active_count() == 1
+        and _may_fork()
     ):
         pool, batches = _parallel_batches(workers, has_texts)
     else:

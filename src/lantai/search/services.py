@@ -709,7 +709,10 @@ _label_cache: dict[tuple[str, int], tuple[str, float]] = {}
 
 
 def _code_labels(name: str, values: list) -> dict:
-    """{pk: label} of these fonds / categories / units, from a short-lived process cache."""
+    """{pk: label} of these fonds / categories / units, from a short-lived process cache
+    (none when search caching is switched off: LANTAI_SEARCH_CACHE_SECONDS = 0)."""
+    if _cache_seconds() <= 0:
+        _label_cache.clear()
     now = time.monotonic()
     labels, missing = {}, []
     for value in values:
@@ -731,8 +734,9 @@ def _code_labels(name: str, values: list) -> dict:
             }
         if len(_label_cache) > 10_000:
             _label_cache.clear()
-        for pk, label in found.items():
-            _label_cache[(name, pk)] = (label, now + LABEL_SECONDS)
+        if _cache_seconds() > 0:
+            for pk, label in found.items():
+                _label_cache[(name, pk)] = (label, now + LABEL_SECONDS)
         labels.update(found)
     return labels
 

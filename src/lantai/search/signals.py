@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from lantai.holdings.models import Fonds, FondsName, Item, Series, Volume
+from lantai.holdings.models import Category, Fonds, FondsName, Item, Series, Unit, Volume
 from lantai.storage.models import Component, ComponentRole
 
 # A rename of a fonds with more items than this is left to a background reindex job.
@@ -111,3 +111,13 @@ def _volume_saved(
     from lantai.search.services import index_items_on_commit
 
     index_items_on_commit(items)
+
+
+@receiver(post_save, sender=Fonds)
+@receiver(post_save, sender=Category)
+@receiver(post_save, sender=Unit)
+def _labels_changed(sender, raw: bool = False, **kwargs) -> None:
+    # Facet labels are kept a minute per process: this one sees a rename at once.
+    from lantai.search.services import _label_cache
+
+    _label_cache.clear()

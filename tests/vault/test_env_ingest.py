@@ -151,12 +151,16 @@ def test_duplicates_in_the_batch_and_against_stored_readings(envw):
     ts = minutes_ago(5)
     first = env.ingest([envw.reading(envw.temp, 20, ts)], source="mqtt")
     assert first.accepted == 1
+    # One whole second, taken once: two calls could straddle a second boundary (a CI run saw
+    # it), and a fractional time must differ from it.
+    whole = minutes_ago(4).replace(microsecond=0)
+    fractional = whole + timedelta(microseconds=250_000)
     again = env.ingest(
         [
             envw.reading(envw.temp, 20, ts),  # already stored
-            envw.reading(envw.temp, 21, minutes_ago(4)),
-            envw.reading(envw.temp, 21, minutes_ago(4).replace(microsecond=0)),
-            envw.reading(envw.temp, 21, minutes_ago(4).replace(microsecond=0)),  # same again
+            envw.reading(envw.temp, 21, fractional),
+            envw.reading(envw.temp, 21, whole),
+            envw.reading(envw.temp, 21, whole),  # same again
         ],
         source="mqtt",
     )

@@ -13,7 +13,7 @@ same QuerySet, so they never include anything the user may not see.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connection, transaction
 from django.db.models import Count, F, QuerySet
@@ -153,6 +153,15 @@ class Backend:
         """SQL condition: the item row of ``table`` matches ``query``."""
         raise NotImplementedError
 
+    def scores(self, query: ParsedQuery, ids: list[int]) -> dict[int, float]:
+        """{id: relevance} of these matches (BM25 / ts_rank, higher is better), given that
+        each of ``ids`` matches ``query`` (they come from ``candidates``, which applied the
+        visibility rules): the items are looked up by id, not found again through the index.
+        ``query.required`` (the scope's token) is left out of the weighing — it says who may
+        see an item, not what it is about, and SQLite's BM25 would count every item holding
+        it (a fifth of the index) to weigh it."""
+        raise NotImplementedError
+
     def title_matches(self, query: ParsedQuery, ids: list[int]) -> set[int]:
         """Those of ``ids`` whose title 题名 holds every positive term: the ranking used when
         a query matches too many items for BM25 to be worth its cost (BM25's term weights
@@ -282,9 +291,13 @@ class SQLiteBackend(Backend):
         walked the items (e.g. every open one for the public) probing the FTS index for
         each: ~1 s at 200,000 items whatever the query. None if ``qs`` joins other tables."""
         table = qs.model._meta.db_table
-        if not only_table(qs):
-            return None
-        where_sql, where_params = where if where is not None else compiled_where(qs)
+        if where is None:
+            # (A caller passing ``where`` has checked only_table itself: see
+            # services._scope_where, which spares building the QuerySet at all.)
+            if not only_table(qs):
+                return None
+            where = compiled_where(qs)
+        where_sql, where_params = where
         sql = (
             f'FROM {FTS_TABLE} CROSS JOIN "{table}" ON "{table}"."id" = {FTS_TABLE}.rowid '
             f"WHERE {FTS_TABLE} MATCH %s"
@@ -374,9 +387,11 @@ class SQLiteBackend(Backend):
         # query matches many items. Undated items come after the dated ones, as in SQL's
         # NULLS LAST.
         table = qs.model._meta.db_table
-        if not only_table(qs):
-            return super().date_page(qs, query, sort=sort, offset=offset, limit=limit)
-        where_sql, where_params = where if where is not None else compiled_where(qs)
+        if where is None:
+            if not only_table(qs):
+                return super().date_page(qs, query, sort=sort, offset=offset, limit=limit)
+            where = compiled_where(qs)
+        where_sql, where_params = where
         probe_sql, probe_params = self.probe(table, query)
         desc = " DESC" if sort == "-date" else ""
         visible = f"({where_sql}) AND " if where_sql else ""
@@ -406,6 +421,23 @@ class SQLiteBackend(Backend):
                 dated = len(counted)
             page += run(False, max(0, offset - dated), limit - len(page))
         return page
+
+    def scores(self, query: ParsedQuery, ids: list[int]) -> dict[int, float]:
+        if not ids:
+            return {}
+        expr = self.expression(replace(query, required=[]))
+        weights = ", ".join(str(w) for w in self.WEIGHTS)
+        marks = ", ".join(["%s"] * len(ids))
+        # BM25 is computed only for the rows that pass the WHERE clause, and its term weights
+        # once per statement. "+rowid IN" keeps the list away from FTS5's rowid lookup (which
+        # would restart the query, term weights included, for every id); the range lets
+        # FTS5 skip to the ids' span of each term's doclist.
+        rows = self._fetch(
+            f"SELECT rowid, -bm25({FTS_TABLE}, {weights}) FROM {FTS_TABLE} "  # noqa: S608
+            f"WHERE {FTS_TABLE} MATCH %s AND rowid BETWEEN %s AND %s AND +rowid IN ({marks})",
+            [expr, min(ids), max(ids), *ids],
+        )
+        return {pk: float(score) for pk, score in rows}
 
     def title_matches(self, query: ParsedQuery, ids: list[int]) -> set[int]:
         if not ids or not query.positive:
@@ -640,11 +672,13 @@ class PostgresBackend(Backend):
         query fills ``limit`` within a window or two. Only a query too rare for that goes to
         the GIN index, with nested loops, since its matches are then few."""
         table = qs.model._meta.db_table
-        if not only_table(qs):
-            return super().candidates(
-                qs, query, columns=columns, limit=limit, score=score, id_range=id_range
-            )
-        where_sql, where_params = where if where is not None else compiled_where(qs)
+        if where is None:
+            if not only_table(qs):
+                return super().candidates(
+                    qs, query, columns=columns, limit=limit, score=score, id_range=id_range
+                )
+            where = compiled_where(qs)
+        where_sql, where_params = where
         names = [
             qs.model._meta.get_field(c).column if not c.endswith("_id") else c for c in columns
         ]
@@ -732,6 +766,22 @@ class PostgresBackend(Backend):
                 [*([expr] if score else []), expr, *where_params, *(id_range or ()), limit],
             )
             return [(row[1], float(row[0]), *row[2:]) for row in cursor.fetchall()]
+
+    def scores(self, query: ParsedQuery, ids: list[int]) -> dict[int, float]:
+        if not ids:
+            return {}
+        expr = self.expression(replace(query, required=[]))
+        with connection.cursor() as cursor:
+            # By primary key: ts_rank needs the document's vector only, not the GIN index
+            # (which the ranked pass used to scan for every match again; OFFSET 0 keeps the
+            # planner from going back to it for the @@ test).
+            cursor.execute(
+                f"SELECT item_id, ts_rank('{self.WEIGHTS}', vector, %s::tsquery) "  # noqa: S608
+                f"FROM (SELECT item_id, vector FROM {DOC_TABLE} WHERE item_id = ANY(%s) "
+                "OFFSET 0) d WHERE vector @@ %s::tsquery",
+                [expr, list(ids), expr],
+            )
+            return {pk: float(score) for pk, score in cursor.fetchall()}
 
     def title_matches(self, query: ParsedQuery, ids: list[int]) -> set[int]:
         if not ids or not query.positive:

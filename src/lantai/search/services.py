@@ -532,6 +532,30 @@ def _as_int(value: Any, label: str, *, low: int = 1, high: int = 2**31 - 1) -> i
 def _apply_filters(qs: QuerySet, filters: dict | None) -> tuple[QuerySet, dict[str, Any]]:
     """Narrow by the facet filters; returns the QuerySet and the cleaned values. A fonds or
     category may be given by id or code."""
+    cleaned = _clean_filters(filters)
+    return _filtered(qs, cleaned), cleaned
+
+
+_FILTER_LOOKUPS = {
+    "fonds": "fonds_id",
+    "category": "category_id",
+    "unit": "unit_id",
+    "year": "year",
+    "retention": "retention",
+    "openness": "openness",
+}
+
+
+def _filtered(qs: QuerySet, cleaned: dict[str, Any]) -> QuerySet:
+    """``qs`` narrowed by cleaned filter values."""
+    if cleaned:
+        qs = qs.filter(**{_FILTER_LOOKUPS[k]: v for k, v in cleaned.items()})
+    return qs
+
+
+def _clean_filters(filters: dict | None) -> dict[str, Any]:
+    """The facet filters checked and converted (a fonds or category by id or code); raises
+    SearchQueryError for one that cannot be used."""
     cleaned: dict[str, Any] = {}
     for name, value in (filters or {}).items():
         if value in (None, ""):
@@ -566,17 +590,25 @@ def _apply_filters(qs: QuerySet, filters: dict | None) -> tuple[QuerySet, dict[s
             if value not in Openness.values:
                 raise SearchQueryError(_("开放状态不正确：%(v)s") % {"v": str(value)[:20]})
             cleaned[name] = value
-    lookups = {
-        "fonds": "fonds_id",
-        "category": "category_id",
-        "unit": "unit_id",
-        "year": "year",
-        "retention": "retention",
-        "openness": "openness",
-    }
-    if cleaned:
-        qs = qs.filter(**{lookups[k]: v for k, v in cleaned.items()})
-    return qs, cleaned
+    return cleaned
+
+
+class _LazyItems:
+    """Stands in for an item QuerySet and builds it on first use. A search usually needs only
+    the SQL of its scope, which ``_scope_where`` keeps per process; building visible_items'
+    rules through the ORM costs 1.5–4 ms, more than many searches spend in the index."""
+
+    model = Item
+
+    def __init__(self, build: Callable[[], QuerySet]) -> None:
+        self._build = build
+        self._qs: QuerySet | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for what the instance does not have itself: everything but ``model``.
+        if self._qs is None:
+            self._qs = self._build()
+        return getattr(self._qs, name)
 
 
 _FACET_COLUMNS = ("fonds_id", "category_id", "year", "retention", "openness", "unit_id")
@@ -608,33 +640,55 @@ def exact_limit() -> int:
 _NARROW = {"fonds", "year", "unit"}
 
 
-_where_cache: dict[tuple, tuple[str, list]] = {}
+_where_cache: dict[tuple, tuple[str, list] | None] = {}
 
 
-def _scope_where(user, qs: QuerySet, filters: dict[str, Any]) -> tuple[str, list]:
+def _scope_where(
+    user, qs: QuerySet | _LazyItems, filters: dict[str, Any]
+) -> tuple[str, list] | None:
     """``qs``'s conditions as SQL, compiled once per process for each visibility scope and
     set of filters: compiling visible_items' rules through the ORM takes ~1.5 ms, longer than
     most of the queries that use them. The SQL depends only on the scope's name
-    (``visibility_key``: it changes with the user's roles, unit and fonds) and the filters."""
+    (``visibility_key``: it changes with the user's roles, unit and fonds) and the filters;
+    ``qs`` is always ``visible_items(user, per_row=True)``, unfiltered (pass a ``_LazyItems``,
+    so that it is built only when the SQL is not known yet). None when ``qs``
+    reads other tables too (its conditions would not apply to the item row alone)."""
     from django.db import connection
 
     from lantai.holdings.services import visibility_key
-    from lantai.search.backends import compiled_where
+    from lantai.search.backends import compiled_where, only_table
 
-    key = (connection.vendor, visibility_key(user), tuple(sorted(filters.items())))
-    found = _where_cache.get(key)
-    if found is None:
+    key = (connection.vendor, visibility_key(user))
+    if key in _where_cache:
+        found = _where_cache[key]
+    else:
         if len(_where_cache) > 2_000:
             _where_cache.clear()
-        found = _where_cache[key] = compiled_where(qs)
-    return found
+        found = _where_cache[key] = compiled_where(qs) if only_table(qs) else None
+    if found is None or not filters:
+        return found
+    # The filters are plain column comparisons (the same as _filtered's lookups): appended
+    # here, so that every fonds, year … shares the scope's compiled SQL.
+    sql, params = found
+    table = Item._meta.db_table
+    parts = [f"({sql})"] if sql else []
+    for name, value in sorted(filters.items()):
+        parts.append(f'"{table}"."{_FILTER_LOOKUPS[name]}" = %s')
+        params = [*params, value]
+    return " AND ".join(parts), params
 
 
-def _id_range(where: tuple[str, list]) -> tuple[int | None, int | None]:
+def _id_range(
+    where: tuple[str, list] | None, qs: QuerySet | _LazyItems
+) -> tuple[int | None, int | None]:
     """Lowest and highest id of the items matching ``where`` (two index lookups for a filtered
-    set)."""
+    set); of ``qs`` when its conditions are not plain SQL on the item table."""
     from django.db import connection
+    from django.db.models import Max, Min
 
+    if where is None:
+        found = qs.aggregate(low=Min("pk"), high=Max("pk"))
+        return found["low"], found["high"]
     sql, params = where
     with connection.cursor() as cursor:
         cursor.execute(
@@ -873,7 +927,10 @@ def _still_visible(user, ids: list[int]) -> set[int]:
 
     if not ids:
         return set()
-    sql, params = _scope_where(user, visible_items(user, per_row=True), {})
+    where = _scope_where(user, _LazyItems(lambda: visible_items(user, per_row=True)), {})
+    if where is None:
+        return set(visible_items(user).filter(pk__in=ids).values_list("pk", flat=True))
+    sql, params = where
     marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -913,14 +970,11 @@ def _search(
         asked = tx.index_query(parsed)
         if user is not None and not has(user, VIEW):
             asked.required = [tx.PUBLIC_TOKEN]
-    base, _cleaned = _apply_filters(visible_items(user, per_row=not parsed.empty), filters)
+    _cleaned = _clean_filters(filters)
+    per_row = not parsed.empty
+    base = _LazyItems(lambda: _filtered(visible_items(user, per_row=per_row), _cleaned))
     backend = get_backend()
-    if parsed.empty:
-        matched = base
-        scored = False
-    else:
-        matched = backend.match(base, asked, score=(sort == "relevance"))
-        scored = sort == "relevance"
+    scored = not parsed.empty and sort == "relevance"
     page_ids: list[int] = []
     scores: dict[int, float] = {}
     exact: list[int] = []
@@ -929,7 +983,7 @@ def _search(
         # Filters only: the same bound as for a query — count and facet at most ``limit``
         # items (the newest), so listing a large fonds never counts a million rows.
         limit = exact_limit()
-        sample = list(matched.order_by("-pk").values_list(*_FACET_COLUMNS)[: limit + 1])
+        sample = list(base.order_by("-pk").values_list(*_FACET_COLUMNS)[: limit + 1])
         total_exact = len(sample) <= limit
         sample = sample[:limit]
         total = len(sample)
@@ -938,7 +992,7 @@ def _search(
             if facets
             else {}
         )
-        ordered = _order(matched, sort, False)
+        ordered = _order(base, sort, False)
         page_ids = list(ordered.values_list("pk", flat=True)[offset : offset + per_page])
     else:
         # One bounded pass: at most ``limit`` + 1 matches, newest first, with what the
@@ -946,8 +1000,8 @@ def _search(
         # total is a lower bound ("more than N"), the facets count the sample, relevance
         # ranks the sample, and a date sort walks the items by date (see date_page).
         limit = exact_limit()
-        where = _scope_where(user, base, _cleaned)
-        id_range = _id_range(where) if _cleaned.keys() & _NARROW else None
+        where = _scope_where(user, _LazyItems(lambda: visible_items(user, per_row=True)), _cleaned)
+        id_range = _id_range(where, base) if _cleaned.keys() & _NARROW else None
         if id_range is not None and id_range[0] is None:
             id_range = (0, 0)  # nothing visible under these filters
         # The date only when a date sort may need it (it is parsed for every row).
@@ -965,17 +1019,8 @@ def _search(
         rows = rows[:limit]
         if scored and rows:
             if complete:
-                # All the matches are here: rank them by BM25 / ts_rank.
-                ranked = backend.candidates(
-                    base,
-                    asked,
-                    columns=(),
-                    limit=limit,
-                    score=True,
-                    id_range=id_range,
-                    where=where,
-                )
-                weight = {row[0]: float(row[1]) for row in ranked}
+                # All the matches are here: rank them by BM25 / ts_rank, looked up by id.
+                weight = backend.scores(asked, [row[0] for row in rows])
             else:
                 # Too many to weigh every term's matches: title 题名 matches first.
                 in_title = backend.title_matches(asked, [row[0] for row in rows])
@@ -1019,8 +1064,7 @@ def _search(
         if exact and scored:
             missing = [pk for pk in exact if pk not in scores]
             if missing:
-                for pk, score in matched.filter(pk__in=missing).values_list("pk", "score"):
-                    scores[pk] = score
+                scores.update(backend.scores(asked, missing))
 
     hits = _hits(page_ids, parsed, scores, set(exact))
     result = SearchResult(

@@ -47,8 +47,8 @@ def backend_env(backend: str, items: int) -> dict[str, str]:
     else:
         env["LANTAI_DATA_DIR"] = str(OUT / f"pg-data-{items}")
         env["DATABASE_URL"] = PG_URL
-        # Persistent connections, as a PostgreSQL deployment runs: with the default 0 every
-        # request opens a new connection, which the page timings would then mostly measure.
+        # Persistent connections (the default since 2026-11-26; runs before that set it here
+        # for PostgreSQL only: with 0 every request opened a connection).
         env.setdefault("LANTAI_DB_CONN_MAX_AGE", "60")
     return env
 

@@ -99,7 +99,12 @@ DEFAULT_SQLITE = f"sqlite:///{DATA_DIR / 'lantai.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or DEFAULT_SQLITE,
-        conn_max_age=int(os.environ.get("LANTAI_DB_CONN_MAX_AGE", "0")),
+        # Persistent connections (seconds; 0: one per request). A new connection costs every
+        # request its set-up, and on SQLite an empty page cache and a re-read schema as well
+        # (a search at a million items took ~8 ms more per request). The health check at
+        # the start of a request replaces a connection the database server dropped.
+        conn_max_age=int(os.environ.get("LANTAI_DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -184,9 +189,9 @@ if REDIS_URL:
     }
 else:
     CACHES["search"] = {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "BACKEND": "lantai.core.cache.FileBasedCache",
         "LOCATION": str(DATA_DIR / "cache" / "search"),
-        "OPTIONS": {"MAX_ENTRIES": 20_000, "CULL_FREQUENCY": 4},
+        "OPTIONS": {"MAX_ENTRIES": 20_000, "CULL_FREQUENCY": 4, "CULL_EVERY": 100},
     }
 
 # --- Background jobs (huey) ----------------------------------------------------------------

@@ -293,20 +293,30 @@ def highlight(text: str, phrases: list[list[str]], *, width: int = 0) -> str:
     if len(norm) != len(text):  # a conversion changed the length: show the normalised form
         text = norm
     pattern = _highlight_re(tuple(tuple(p) for p in phrases))
-    spans = [m.span() for m in pattern.finditer(norm)] if pattern is not None else []
-    spans = [s for s in spans if s[1] > s[0]]
     if not width:
-        return _marked(text, spans)
-    if not spans:
+        spans = [m.span() for m in pattern.finditer(norm)] if pattern is not None else []
+        return _marked(text, [s for s in spans if s[1] > s[0]])
+    # A snippet needs the first occurrence and those inside its window only: a long text
+    # (OCR of many pages) is not scanned to its end for a common character.
+    first = None
+    if pattern is not None:
+        for m in pattern.finditer(norm):
+            if m.end() > m.start():
+                first = m.start()
+                break
+    if first is None:
         cut = text[:width]
         return escape(cut) + ("…" if len(text) > width else "")
-    first = spans[0][0]
     start = max(0, first - width // 3)
     end = min(len(text), start + width)
     start = max(0, min(start, end - width))
-    inner = [
-        (max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start
-    ]
+    inner = []
+    for m in pattern.finditer(norm, first):  # the first occurrence is the leftmost one
+        s, e = m.span()
+        if s >= end:
+            break
+        if e > s:
+            inner.append((max(s, start) - start, min(e, end) - start))
     html = _marked(text[start:end], inner)
     return ("…" if start > 0 else "") + html + ("…" if end < len(text) else "")
 

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "lantai.ops.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "lantai.core.middleware.SessionRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -149,9 +150,12 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Sessions expire after 30 idle minutes (sliding) and when the browser closes.
+# Sessions expire after 30 idle minutes (sliding) and when the browser closes. The expiry
+# slides at most once a minute (core.middleware.SessionRefreshMiddleware), not with a write
+# on every request.
 SESSION_COOKIE_AGE = int(os.environ.get("LANTAI_SESSION_SECONDS", "1800"))
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+LANTAI_SESSION_REFRESH_SECONDS = int(os.environ.get("LANTAI_SESSION_REFRESH_SECONDS", "60"))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

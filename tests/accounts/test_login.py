@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -157,16 +158,53 @@ def test_session_ends_with_browser_and_after_30_idle_minutes(client, make_user, 
     assert timedelta(minutes=29) < remaining <= timedelta(minutes=30)
 
 
+def _idle(client: Client, minutes: int) -> None:
+    """As if ``minutes`` had passed since the session last slid: its stored expiry and its
+    own record of the last slide both moved back."""
+    from lantai.core.middleware import REFRESHED_KEY
+
+    session = client.session
+    session[REFRESHED_KEY] = int(time.time()) - minutes * 60
+    session.save()
+    Session.objects.filter(session_key=session.session_key).update(
+        expire_date=timezone.now() + timedelta(minutes=30 - minutes)
+    )
+
+
 def test_session_slides_with_activity(client, make_user, password):
     make_user("slider", "archivist")
     post_login(client, "slider", password)
-    # As if 29 idle minutes had passed: one minute left.
-    Session.objects.filter(session_key=client.session.session_key).update(
-        expire_date=timezone.now() + timedelta(minutes=1)
-    )
+    _idle(client, 29)  # one minute left
     assert client.get(reverse("core:dashboard")).status_code == 200
     remaining = _session_row(client).expire_date - timezone.now()
     assert remaining > timedelta(minutes=29)
+
+
+def test_session_is_not_written_again_within_a_minute(client, make_user, password):
+    """Sliding the expiry is a write: done once a minute at most, not on every request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_user("busy", "archivist")
+    post_login(client, "busy", password)
+    assert client.get(reverse("core:dashboard")).status_code == 200
+    before = _session_row(client).expire_date
+    with CaptureQueriesContext(connection) as ctx:
+        for _n in range(3):
+            assert client.get(reverse("core:dashboard")).status_code == 200
+    writes = [q["sql"] for q in ctx.captured_queries if 'UPDATE "django_session"' in q["sql"]]
+    assert writes == []
+    assert _session_row(client).expire_date == before
+    # A minute later the next request slides it.
+    _idle(client, 2)
+    assert client.get(reverse("core:dashboard")).status_code == 200
+    assert _session_row(client).expire_date - timezone.now() > timedelta(minutes=29)
+
+
+def test_anonymous_visitors_get_no_session(client, db):
+    assert client.get("/api/v1/search?q=档案").status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
+    assert not Session.objects.exists()
 
 
 def test_idle_session_expires(client, make_user, password):

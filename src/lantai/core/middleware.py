@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -55,4 +56,36 @@ class RequestContextMiddleware:
             _current_request.reset(token_req)
             _request_id.reset(token_id)
         response["X-Request-ID"] = rid
+        return response
+
+
+#: Session key holding when the session's expiry was last moved (epoch seconds).
+REFRESHED_KEY = "_lantai_refreshed"
+
+
+class SessionRefreshMiddleware:
+    """Slides a signed-in session's idle expiry 会话续期 at most once every
+    ``LANTAI_SESSION_REFRESH_SECONDS`` (default 60) instead of writing the session on every
+    request: a write per request made every page and API call of staff a database write
+    (on SQLite, one writer at a time for the whole site). The idle timeout is then
+    ``SESSION_COOKIE_AGE`` give or take that interval. Anonymous visitors get no session
+    from it. Must come after SessionMiddleware (its response phase runs first)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.interval = int(getattr(settings, "LANTAI_SESSION_REFRESH_SECONDS", 60))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty():
+            now = int(time.time())
+            try:
+                last = int(session.get(REFRESHED_KEY) or 0)
+            except (TypeError, ValueError):
+                last = 0
+            if now - last >= self.interval and session.session_key:
+                session[REFRESHED_KEY] = now  # modified: SessionMiddleware saves it
         return response

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 
 from lantai.holdings.models import Category, Fonds, Item, Unit
 from lantai.holdings.services import visible_items
@@ -152,3 +153,52 @@ def test_a_known_scope_builds_no_queryset(items, monkeypatch):
     # Filters and other queries reuse the scope too.
     fonds_a = items["fonds"][0]
     assert services.search(public, "工作", filters={"fonds": fonds_a.pk}).total >= 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+def test_the_volume_test_is_a_lookup_per_item_on_postgresql(items, make_user):
+    """A correlated EXISTS under OR became a hash of every open (or closed) volume, read in
+    full for each search; the per-row rule must stay a primary-key lookup."""
+    from lantai.holdings.models import Volume
+    from lantai.search.backends import compiled_where
+
+    # Enough volumes and items, analysed, for the planner to weigh hashing them.
+    fonds = items["fonds"][0]
+    ws = Category.objects.get(code="WS")
+    volumes = Volume.objects.bulk_create(
+        Volume(
+            fonds=fonds,
+            category=ws,
+            year=2001,
+            retention="Y",
+            volume_no=n,
+            title=f"卷{n}",
+            openness="open" if n % 2 else "restricted",
+        )
+        for n in range(1, 2001)
+    )
+    Item.objects.bulk_create(
+        Item(
+            fonds=fonds,
+            category=ws,
+            year=2001,
+            retention="Y",
+            item_no=10_000 + n,
+            title="件",
+            openness="open",
+            volume=volumes[n % len(volumes)],
+        )
+        for n in range(20_000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE holdings_volume")
+        cursor.execute("ANALYZE holdings_item")
+    supervisor = make_user("plan_staff", "supervisor")  # sees holdings but not 控制使用
+    assert supervisor.has_perm("holdings.view_holdings")
+    assert not supervisor.has_perm("holdings.view_restricted")
+    for user in (AnonymousUser(), supervisor):
+        sql, params = compiled_where(visible_items(user, per_row=True))
+        with connection.cursor() as cursor:
+            cursor.execute(f'EXPLAIN SELECT "id" FROM "holdings_item" WHERE {sql}', params)  # noqa: S608
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        assert "hashed SubPlan" not in plan, plan

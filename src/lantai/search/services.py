@@ -690,11 +690,14 @@ def _id_range(
         found = qs.aggregate(low=Min("pk"), high=Max("pk"))
         return found["low"], found["high"]
     sql, params = where
+    select = f'SELECT "id" FROM "holdings_item" WHERE {sql or "1=1"}'  # noqa: S608
+    if connection.vendor == "postgresql":
+        # Fenced (OFFSET 0): left to itself PostgreSQL answered MIN and MAX by walking the
+        # year index from either end, filtering by fonds (5-150 ms); the (fonds, year) index
+        # finds the band's rows at once (~3 ms).
+        select += " OFFSET 0"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT MIN("id"), MAX("id") FROM "holdings_item" WHERE {sql or "1=1"}',  # noqa: S608
-            params,
-        )
+        cursor.execute(f'SELECT MIN("id"), MAX("id") FROM ({select}) s', params)  # noqa: S608
         low, high = cursor.fetchone()
     return low, high
 

@@ -165,3 +165,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         import shutil
 
         shutil.rmtree(os.environ["LANTAI_DATA_DIR"], ignore_errors=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests marked xdist_group share something that admits one user at a time (the shared
+    # MQTT broker's topics, Chromium, a PostgreSQL restart): with --dist loadgroup each xdist
+    # worker names them "<test>@<group>" so that one worker runs the whole group. Under
+    # pytest 9 that renaming silently stopped working and such tests ran on both workers at
+    # once (CI failures that looked like stray broker traffic): refuse to run instead.
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(
+            f"--dist loadgroup does not group {len(lost)} xdist_group tests (e.g. {lost[0]}) "
+            "with this pytest / pytest-xdist pair; install the versions pyproject.toml allows"
+        )

@@ -202,3 +202,13 @@ def test_the_volume_test_is_a_lookup_per_item_on_postgresql(items, make_user):
             cursor.execute(f'EXPLAIN SELECT "id" FROM "holdings_item" WHERE {sql}', params)  # noqa: S608
             plan = "\n".join(row[0] for row in cursor.fetchall())
         assert "hashed SubPlan" not in plan, plan
+
+
+def test_scores_in_chunks_equal_one_statement(items, monkeypatch):
+    backend = get_backend()
+    asked = tx.index_query(services.parse_query("档案"))
+    ids = sorted(reference_scores("档案"))
+    whole = backend.scores(asked, ids)
+    if hasattr(type(backend), "SCORE_CHUNK"):
+        monkeypatch.setattr(type(backend), "SCORE_CHUNK", 4)
+    assert backend.scores(asked, ids) == pytest.approx(whole)

@@ -210,6 +210,8 @@ class SQLiteBackend(Backend):
     vendor = "sqlite"
     # bm25 column weights: a match in the title counts most, then catalog fields, then text.
     WEIGHTS = (10.0, 4.0, 1.0)
+    #: Ids scored per statement (SQLite binds at most 32,766 parameters).
+    SCORE_CHUNK = 10_000
 
     def write(self, rows: list[IndexRow], *, fresh: bool = False) -> None:
         from django.utils import timezone
@@ -427,17 +429,24 @@ class SQLiteBackend(Backend):
             return {}
         expr = self.expression(replace(query, required=[]))
         weights = ", ".join(str(w) for w in self.WEIGHTS)
-        marks = ", ".join(["%s"] * len(ids))
         # BM25 is computed only for the rows that pass the WHERE clause, and its term weights
         # once per statement. "+rowid IN" keeps the list away from FTS5's rowid lookup (which
         # would restart the query, term weights included, for every id); the range lets
         # FTS5 skip to the ids' span of each term's doclist.
-        rows = self._fetch(
-            f"SELECT rowid, -bm25({FTS_TABLE}, {weights}) FROM {FTS_TABLE} "  # noqa: S608
-            f"WHERE {FTS_TABLE} MATCH %s AND rowid BETWEEN %s AND %s AND +rowid IN ({marks})",
-            [expr, min(ids), max(ids), *ids],
-        )
-        return {pk: float(score) for pk, score in rows}
+        out: dict[int, float] = {}
+        # In chunks below SQLite's limit on bound parameters (a raised
+        # LANTAI_SEARCH_EXACT_LIMIT may hand over more ids than one statement takes).
+        for start in range(0, len(ids), self.SCORE_CHUNK):
+            chunk = ids[start : start + self.SCORE_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            rows = self._fetch(
+                f"SELECT rowid, -bm25({FTS_TABLE}, {weights}) FROM {FTS_TABLE} "  # noqa: S608
+                f"WHERE {FTS_TABLE} MATCH %s AND rowid BETWEEN %s AND %s "
+                f"AND +rowid IN ({marks})",
+                [expr, min(chunk), max(chunk), *chunk],
+            )
+            out.update((pk, float(score)) for pk, score in rows)
+        return out
 
     def title_matches(self, query: ParsedQuery, ids: list[int]) -> set[int]:
         if not ids or not query.positive:

@@ -529,13 +529,6 @@ def _as_int(value: Any, label: str, *, low: int = 1, high: int = 2**31 - 1) -> i
     return number
 
 
-def _apply_filters(qs: QuerySet, filters: dict | None) -> tuple[QuerySet, dict[str, Any]]:
-    """Narrow by the facet filters; returns the QuerySet and the cleaned values. A fonds or
-    category may be given by id or code."""
-    cleaned = _clean_filters(filters)
-    return _filtered(qs, cleaned), cleaned
-
-
 _FILTER_LOOKUPS = {
     "fonds": "fonds_id",
     "category": "category_id",

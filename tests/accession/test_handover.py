@@ -104,7 +104,12 @@ def test_pdf_download_only_for_permitted_and_redrawn_when_missing(wf, run_jobs):
     path.unlink()
     again, _name = services.handover_file(wf.users["archivist"], batch)
     assert again.is_file() and "档案交接文据" in pdf_text(again)
-    downloads = AuditEntry.objects.filter(object_type="accession.handoverform", action="download")
+    # This batch's form only (transactional tests on the same worker leave their entries).
+    downloads = AuditEntry.objects.filter(
+        object_type="accession.handoverform",
+        object_id=str(batch.handover.pk),
+        action="download",
+    )
     assert downloads.count() == 2
 
 

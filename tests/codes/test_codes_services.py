@@ -128,7 +128,7 @@ def test_fonds_names(archivist, fonds, unit):
     assert edited.note == "1994年撤县设区" and edited.fonds_id == fonds.pk
     services.delete_fonds_name(archivist, edited)
     actions = list(
-        AuditEntry.objects.filter(object_type="holdings.fondsname")
+        AuditEntry.objects.filter(object_type="holdings.fondsname", object_id=str(entry.pk))
         .order_by("seq")
         .values_list("action", flat=True)
     )
